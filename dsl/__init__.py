@@ -1,0 +1,39 @@
+"""The reconcile cluster language: parse, check, format, and Kubernetes YAML in and out.
+
+>>> m = parse('''
+... deployment web {
+...   replicas 2
+...   labels app=web
+...   container main { command python -m http.server $PORT
+...                    port http 8080 }
+... }''')
+>>> [(o.kind, o.name, o.spec["replicas"]) for o in m]
+[('Deployment', 'web', 2)]
+>>> parse_selector("app=web, tier in (a, b)").matches({"app": "web", "tier": "a"})
+True
+"""
+
+from dsl._errors import DslError, DslErrors, DslSyntaxError, SelectorError, YamlError
+from dsl._parser import parse
+
+__all__ = ["parse", "parse_file", "parse_selector", "format", "load_yaml", "to_yaml",
+           "DslError", "DslErrors", "DslSyntaxError", "SelectorError", "YamlError"]
+
+
+def parse_file(path) -> tuple:
+    """Parse a ``.cluster`` file (errors name the file)."""
+    with open(path, encoding="utf-8") as f:
+        return parse(f.read(), str(path))
+
+
+def __getattr__(name):  # the formatter, YAML and selectors load on first use
+    if name == "format":
+        from dsl._format import format
+        return format
+    if name in ("load_yaml", "to_yaml"):
+        from dsl import _yaml
+        return getattr(_yaml, name)
+    if name == "parse_selector":
+        from dsl._selector import parse_selector
+        return parse_selector
+    raise AttributeError(f"module 'dsl' has no attribute {name!r}")

@@ -1,0 +1,191 @@
+"""Text -> statements -> model objects, with errors in words.
+
+The grammar is ``grammar.lark``; Lark builds its LALR tables once per
+process and :mod:`dsl._lalr` runs them. A syntax error says what was
+expected in words; unknown fields are skipped to the end of their line (or
+their block) so that every error of the file is reported together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gc
+import functools
+from importlib import resources
+
+from lark import Lark
+from pyrsistent import pmap
+
+from reconcile import model as _model
+
+from dsl._build import build
+from dsl._errors import DslError, DslErrors, DslSyntaxError, Locator
+from dsl._lalr import END, Driver, ParseFailure
+from dsl._transform import CALLBACKS
+
+__all__ = ["parse", "driver"]
+
+
+@functools.lru_cache(maxsize=1)
+def driver() -> Driver:
+    grammar = resources.files("dsl").joinpath("grammar.lark").read_text()
+    lark = Lark(grammar, parser="lalr", maybe_placeholders=False)
+    return Driver(lark, CALLBACKS)
+
+
+_WORDS = {
+    "WORD": "a name or value", "KEY": "key=value", "STRING": 'a quoted string like "text"',
+    "PATH": "a path like /healthz", "ITEM": "a list item", "CALLABLE": "module:function",
+    "CMDLINE": "a command line", "COUNT": "a count like x3", END: "the end of the file",
+    "<char>": "a character",
+}
+_HINTS = {
+    "replicas": "a number of replicas, like 'replicas 3'",
+    "labels": "labels like app=web", "annotations": "annotations like team=shop",
+    "pod-annotations": "annotations like team=shop", "node-selector": "labels like disk=ssd",
+    "requests": "resources like cpu=250m memory=64Mi", "limits": "resources like cpu=1 memory=1Gi",
+    "capacity": "resources like cpu=4 memory=8Gi pods=110", "env": "variables like NAME=value",
+    "selector": "a label selector like app=web", "where": "a label selector like app=web",
+    "strategy": "a strategy like 'rolling max-surge=25% max-unavailable=0' or 'recreate'",
+    "command": "a command line, like 'command python -m http.server $PORT'",
+    "args": "arguments, like 'args --port 8080'", "call": "a Python callable like shop.web:main",
+    "port": "a port like 'port http 8080' (or 'port 80 -> http' in a service)",
+    "image": "a Ray runtime_env like pip=[flask==3.1] env=[NAME=value], or a quoted image",
+    "schedule": 'a cron schedule in quotes, like "*/5 * * * *"',
+    "taint": "a taint like dedicated=gpu:NoSchedule", "tolerate": "a toleration like dedicated=gpu:NoSchedule",
+    "every": "a duration like 10s", "after": "a duration like 5s", "timeout": "a duration like 1s",
+    "min-ready": "a duration like 10s", "progress-deadline": "a duration like 10m",
+    "termination-grace": "a duration like 30s", "for": "a duration like 2m",
+    "readiness": "a probe like 'http /healthz', 'tcp 8080' or 'exec [cat, /tmp/ready]'",
+    "liveness": "a probe like 'http /healthz', 'tcp 8080' or 'exec [cat, /tmp/ready]'",
+    "startup": "a probe like 'http /healthz', 'tcp 8080' or 'exec [cat, /tmp/ready]'",
+    "=": "a value after '='", "->": "a target port (a name or a number)",
+}
+# a keyword that only some blocks have tells which block the parser is in
+_CONTEXTS = (("REPLICAS", "a workload"), ("COMMAND", "a container"), ("CAPACITY", "nodes"),
+             ("TYPE", "a service"), ("MIN", "autoscale"), ("NAMESPACE", "the file"))
+
+
+def _describe(driver: Driver, name: str) -> str:
+    if name in _WORDS:
+        return _WORDS[name]
+    text = driver.literals.get(name, name)
+    return f"'{text}'"
+
+
+def _found(tok) -> str:
+    value, _, typ = tok
+    if typ == END:
+        return "the end of the file"
+    if typ == "<char>":
+        return f"the character {value!r}"
+    return f"{value!r}" if len(value) <= 40 else f"{value[:37]!r}..."
+
+
+def syntax_message(d: Driver, f: ParseFailure) -> str:
+    tok = f.token
+    expected = f.expected
+    keywords = sorted(d.literals[n] for n in expected if n in d.keywords)
+    context = next((where for key, where in _CONTEXTS if key in expected), None)
+    if keywords and context and tok[2] in ("WORD", "KEY") or (
+            keywords and context and tok[2] in d.keywords):
+        word = tok[0].split("=")[0]
+        close = difflib.get_close_matches(word, keywords, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        what = "statement" if context == "the file" else "field"
+        return (f"unknown {what} {word!r} in {context}{hint}; expected one of: "
+                f"{', '.join(keywords)}" + (", or '}'" if "RBRACE" in expected else ""))
+    prev = f.history[-1][0] if f.history else None
+    if prev in _HINTS and tok[2] != "<char>":
+        return f"expected {_HINTS[prev]} after '{prev}', found {_found(tok)}"
+    words = sorted({_describe(d, n) for n in expected})
+    if len(words) > 8:
+        words = words[:8] + ["..."]
+    return f"expected {' or '.join(words) if len(words) <= 2 else 'one of: ' + ', '.join(words)}, " \
+           f"found {_found(tok)}"
+
+
+class _Recovery:
+    """Skips the rest of a bad field (its line, or its whole block) and notes the error."""
+
+    def __init__(self, d: Driver, locator: Locator):
+        self.d = d
+        self.locator = locator
+        self.errors: list[DslError] = []
+        self.line = -1
+        self.depth = 0
+
+    def __call__(self, failure: ParseFailure, stack) -> bool:
+        tok = failure.token
+        line, _ = self.locator.position(tok[1])
+        if self.depth == 0 and line != self.line:
+            at_field = "RBRACE" in failure.expected or END in failure.expected
+            self.errors.append(self.locator.error(syntax_message(self.d, failure), tok[1], DslSyntaxError))
+            if not at_field or len(self.errors) > 50:
+                return False
+            self.line = line
+        if tok[2] == "LBRACE":
+            self.depth += 1
+        elif tok[2] == "RBRACE" and self.depth:
+            self.depth -= 1
+            self.line = line  # go on skipping the rest of the line of the closing brace
+        return True
+
+    def skipping(self, tok) -> bool:
+        """Also drop tokens the parser would accept while the bad field is being skipped."""
+        if not self.errors:
+            return False
+        line, _ = self.locator.position(tok[1])
+        if self.depth == 0 and line != self.line:
+            return False
+        if tok[2] == "LBRACE":
+            self.depth += 1
+        elif tok[2] == "RBRACE" and self.depth:
+            self.depth -= 1
+            self.line = line
+        return True
+
+
+def parse(text: str, path: str | None = None) -> tuple:
+    """Parse and check a whole text; returns a tuple of model objects or raises DslError."""
+    if not isinstance(text, str):
+        raise TypeError(f"dsl.parse expects text (str), got {type(text).__name__}")
+    # Parsing builds many small acyclic objects; the cycle collector would
+    # rescan the growing heap again and again (quadratic time on big files).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(text, path)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(text: str, path: str | None) -> tuple:
+    d = driver()
+    locator = Locator(text, path)
+    recovery = _Recovery(d, locator)
+    try:
+        statements = d.parse(text, on_error=recovery, skip=recovery.skipping)
+    except ParseFailure as f:
+        if not recovery.errors or recovery.errors[-1].column != locator.position(f.token[1])[1] \
+                or recovery.errors[-1].line != locator.position(f.token[1])[0]:
+            recovery.errors.append(locator.error(syntax_message(d, f), f.token[1], DslSyntaxError))
+        raise DslErrors(recovery.errors) if len(recovery.errors) > 1 else recovery.errors[0] from None
+    objects, errors = build(statements, locator)
+    errors = recovery.errors + errors
+    if errors:
+        raise (DslErrors(errors) if len(errors) > 1 else errors[0]) from None
+    return tuple(_model_object(kind, data) for kind, data in objects)
+
+
+def _model_object(kind: str, data: dict):
+    """Checked plain data -> a model object (the fast path: no second validation)."""
+    meta = data["metadata"]
+    labels = meta.get("labels")
+    annotations = meta.get("annotations")
+    m = _model.ObjectMeta._make(
+        name=meta["name"], namespace=meta.get("namespace"),
+        labels=pmap(labels) if labels else _model.EMPTY_MAP,
+        annotations=pmap(annotations) if annotations else _model.EMPTY_MAP)
+    return _model.KINDS[kind]._from_plain(m, data.get("spec") or {}, data.get("status") or {})
