@@ -14,7 +14,10 @@ True
 """
 
 from dsl._errors import DslError, DslErrors, DslSyntaxError, SelectorError, YamlError
+from dsl._format import format
 from dsl._parser import parse
+from dsl._selector import parse_selector
+from dsl._yaml import load_yaml, to_yaml
 
 __all__ = ["parse", "parse_file", "parse_selector", "format", "load_yaml", "to_yaml",
            "DslError", "DslErrors", "DslSyntaxError", "SelectorError", "YamlError"]
@@ -24,16 +27,3 @@ def parse_file(path) -> tuple:
     """Parse a ``.cluster`` file (errors name the file)."""
     with open(path, encoding="utf-8") as f:
         return parse(f.read(), str(path))
-
-
-def __getattr__(name):  # the formatter, YAML and selectors load on first use
-    if name == "format":
-        from dsl._format import format
-        return format
-    if name in ("load_yaml", "to_yaml"):
-        from dsl import _yaml
-        return getattr(_yaml, name)
-    if name == "parse_selector":
-        from dsl._selector import parse_selector
-        return parse_selector
-    raise AttributeError(f"module 'dsl' has no attribute {name!r}")

@@ -31,12 +31,15 @@ _SKIP = r"(?:\s+|#[^\n]*)*"
 class ParseFailure(Exception):
     """An unexpected token (``token[2]`` is its type) or character in ``state``."""
 
-    def __init__(self, token: tuple, state: int, expected: frozenset, history: list):
+    def __init__(self, token: tuple, state: int, expected: frozenset, history: list,
+                 stack: list | None = None, braces: list | None = None):
         super().__init__(token)
         self.token = token
         self.state = state
         self.expected = expected
         self.history = history
+        self.stack = stack or [state]
+        self.braces = braces or []
 
 
 class _Splice(list):
@@ -58,6 +61,7 @@ class Driver:
         self.literals = {str(t.name): t.pattern.value for t in lark.terminals if isinstance(t.pattern, PatternStr)}
         word_re = re.compile(terminals[word].pattern.to_regexp())
         self.keywords = {name: v for name, v in self.literals.items() if word_re.fullmatch(v)}
+        self.keywords_any = {v: name for name, v in self.keywords.items()}
         self._word = word
         self._word_regexp = terminals[word].pattern.to_regexp()
         self._terminals = terminals
@@ -81,6 +85,52 @@ class Driver:
             accepted = frozenset(str(s) for s in actions if s in terminals or s == END)
             self.accepts[state] = accepted
             self.state_lexer[state] = self._lexer_for(accepted)
+
+        ordinary = {n for n in self.terminal_names
+                    if n not in ("CMDLINE", "ITEM", "CALLABLE", "COUNT") and n not in lark.ignore_tokens}
+        self.root_lexer = self._lexer_for(frozenset(ordinary))
+
+    def acceptable(self, stack: list) -> set:
+        """The terminals the parser would really shift from ``stack``.
+
+        LALR merges lookaheads, so a state's table may list terminals that
+        its context cannot take; running the reductions on a copy of the
+        stack tells them apart (used only to word errors).
+        """
+        out = set()
+        for term in self.accepts[stack[-1]]:
+            states = list(stack)
+            while True:
+                act = self.states[states[-1]].get(term)
+                if act is None:
+                    break
+                if act[0] or term == END and states[-1] == self.end_state:
+                    out.add(term)
+                    break
+                size, origin = act[1][0], act[1][6]
+                if size:
+                    del states[-size:]
+                goto = self.states[states[-1]].get(origin)
+                if goto is None:
+                    break
+                states.append(goto[1])
+                if term == END and states[-1] == self.end_state:
+                    out.add(term)
+                    break
+        return out
+
+    def identify(self, text: str, pos: int) -> tuple:
+        """The token at ``pos`` by any terminal of the grammar (to name what was found)."""
+        regex, names, keywords, word_index, _ = self.root_lexer
+        m = regex.match(text, pos)
+        if m is None or m.lastindex is None:
+            return (text[pos], pos, "<char>")
+        i = m.lastindex
+        typ = names[i - 1]
+        value = m.group(i)
+        if i == word_index or typ is None:
+            typ = self.keywords_any.get(value, self._word)
+        return (value, m.start(i), typ)
 
     # -- construction
     def _compile_rule(self, rule, callbacks) -> tuple:
@@ -145,6 +195,7 @@ class Driver:
         (True drops it), so the caller can skip the rest of a bad construct.
         """
         forgiven = False
+        braces: list = []
         states = self.states
         state_lexer = self.state_lexer
         stack = [self.start_state]
@@ -152,18 +203,18 @@ class Driver:
         pos = 0
         n = len(text)
         history: list = []
-        skip = re.compile(_SKIP)
+        skip_ws = re.compile(_SKIP)
         while True:
             state = stack[-1]
             regex, names, keywords, word_index, accepted = state_lexer[state]
             m = regex.match(text, pos)
             if m is None or m.lastindex is None:
-                end = skip.match(text, pos).end()
+                end = skip_ws.match(text, pos).end()
                 if end >= n:
                     token = ("", n, END)
                 else:
-                    token = (text[end], end, "<char>")
-                pos = end if end >= n else end + 1
+                    token = self.identify(text, end)
+                pos = end if end >= n else end + max(1, len(token[0]))
             else:
                 i = m.lastindex
                 value = m.group(i)
@@ -180,7 +231,8 @@ class Driver:
                 state = stack[-1]
                 act = states[state].get(typ)
                 if act is None:
-                    failure = ParseFailure(token, state, self.accepts[state], history[-3:])
+                    failure = ParseFailure(token, state, self.accepts[state], history[-8:],
+                                           list(stack), list(braces))
                     if on_error is not None and typ != END and on_error(failure, stack):
                         forgiven = skip is not None
                         break
@@ -188,6 +240,10 @@ class Driver:
                 if act[0]:
                     stack.append(act[1])
                     values.append(token)
+                    if typ == "LBRACE":
+                        braces.append(token[1])
+                    elif typ == "RBRACE" and braces:
+                        braces.pop()
                     if len(history) > 8:
                         del history[:4]
                     history.append(token)

@@ -82,21 +82,36 @@ def _found(tok) -> str:
     return f"{value!r}" if len(value) <= 40 else f"{value[:37]!r}..."
 
 
-def syntax_message(d: Driver, f: ParseFailure) -> str:
+_VALUE_HINTS = {
+    "requests": "a quantity like 250m or 2Gi", "limits": "a quantity like 250m or 2Gi",
+    "capacity": "a quantity like 4 or 8Gi", "labels": "a label value like web",
+    "node-selector": "a label value like ssd", "env": "a value (quote it if it has spaces)",
+    "annotations": "a value (quote it if it has spaces)", "strategy": "a number or a percentage like 25%",
+    "image": "a list like [flask==3.1] or a value",
+}
+
+
+def syntax_message(d: Driver, f: ParseFailure, locator: Locator | None = None) -> str:
     tok = f.token
-    expected = f.expected
+    expected = d.acceptable(f.stack)
     keywords = sorted(d.literals[n] for n in expected if n in d.keywords)
     context = next((where for key, where in _CONTEXTS if key in expected), None)
-    if keywords and context and tok[2] in ("WORD", "KEY") or (
-            keywords and context and tok[2] in d.keywords):
+    if keywords and context and (tok[2] in ("WORD", "KEY") or tok[2] in d.keywords):
         word = tok[0].split("=")[0]
         close = difflib.get_close_matches(word, keywords, n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         what = "statement" if context == "the file" else "field"
         return (f"unknown {what} {word!r} in {context}{hint}; expected one of: "
                 f"{', '.join(keywords)}" + (", or '}'" if "RBRACE" in expected else ""))
+    if tok[2] == END and "RBRACE" in expected and f.braces and locator is not None:
+        line, _ = locator.position(f.braces[-1])
+        return f"the file ends inside a block: a '}}' is missing (the '{{' on line {line} is never closed)"
     prev = f.history[-1][0] if f.history else None
-    if prev in _HINTS and tok[2] != "<char>":
+    if prev == "=":
+        last_kw = next((t[0] for t in reversed(f.history) if t[2] in d.keywords), None)
+        hint = _VALUE_HINTS.get(last_kw, "a value")
+        return f"expected {hint} after '=', found {_found(tok)}"
+    if prev in _HINTS:
         return f"expected {_HINTS[prev]} after '{prev}', found {_found(tok)}"
     words = sorted({_describe(d, n) for n in expected})
     if len(words) > 8:
@@ -119,8 +134,9 @@ class _Recovery:
         tok = failure.token
         line, _ = self.locator.position(tok[1])
         if self.depth == 0 and line != self.line:
-            at_field = "RBRACE" in failure.expected or END in failure.expected
-            self.errors.append(self.locator.error(syntax_message(self.d, failure), tok[1], DslSyntaxError))
+            expected = self.d.acceptable(failure.stack)
+            at_field = "RBRACE" in expected or END in expected
+            self.errors.append(self.locator.error(syntax_message(self.d, failure, self.locator), tok[1], DslSyntaxError))
             if not at_field or len(self.errors) > 50:
                 return False
             self.line = line
@@ -170,7 +186,7 @@ def _parse(text: str, path: str | None) -> tuple:
     except ParseFailure as f:
         if not recovery.errors or recovery.errors[-1].column != locator.position(f.token[1])[1] \
                 or recovery.errors[-1].line != locator.position(f.token[1])[0]:
-            recovery.errors.append(locator.error(syntax_message(d, f), f.token[1], DslSyntaxError))
+            recovery.errors.append(locator.error(syntax_message(d, f, locator), f.token[1], DslSyntaxError))
         raise DslErrors(recovery.errors) if len(recovery.errors) > 1 else recovery.errors[0] from None
     objects, errors = build(statements, locator)
     errors = recovery.errors + errors

@@ -253,11 +253,8 @@ def _unchecked(key: str, op: str, values: tuple[str, ...]) -> Requirement:
 # ------------------------------------------------------------------ selectors
 
 def _compile(reqs: tuple[Requirement, ...]) -> Callable[[Labels], bool]:
-    """One ``lambda labels: ... and ...`` testing every requirement inline.
-
-    The generated source holds only names made here (``k0``, ``v0``, ``p0``...);
-    keys and values reach it through the namespace, never as text.
-    """
+    # One "lambda labels: ... and ..." testing every requirement inline. Its source holds
+    # only names made here (k0, v0, p0...): keys and values come in through the namespace.
     if len(reqs) <= 1:
         return reqs[0]._pred if reqs else lambda labels: True
     ns: dict[str, Any] = {}
@@ -548,7 +545,7 @@ def to_label_selector(selector: Selector) -> dict[str, Any] | None:
     for r in selector.requirements:
         if r.operator in ("gt", "lt"):
             raise ValueError(f"{str(r)!r}: the {r.operator!r} operator has no LabelSelector form")
-        if r.operator in ("=", "=="):
+        if r.operator in ("=", "==") and r.key not in labels:
             labels[r.key] = r.values[0]
         else:  # a second "=" on one key becomes In
             exprs.append({"key": r.key, "operator": _EXPR_NAMES[r.operator]}

@@ -185,6 +185,10 @@ def test_lexer_sequence_and_parser_lookahead(text, tokens):  # TestLexerSequence
 
 def test_lexer_whitespace_is_only_space_tab_cr_lf():
     assert [lit for _, lit, _ in labels._lex(" a\tb\rc\nd\ve\ff ")] == ["a", "b", "c", "d\ve\ff", ""]
+    assert [lit for _, lit, _ in labels._lex("\va \u00a0b")] == ["\va", "\u00a0b", ""]
+    for text in ("\vx", "x=\fa", "\u00a0x"):  # other white space is part of an identifier: invalid
+        with pytest.raises(SelectorSyntaxError):
+            parse(text)
 
 
 # -------------------------------------------------------------- TestParseOperator

@@ -1,0 +1,517 @@
+"""``dsl.format``: model objects -> canonical text of the language.
+
+The output is canonical: one field per line, two-space indents, fields in a
+fixed order, Kubernetes defaults left out. ``parse(format(m)) == m`` for
+every manifest the language can express; :func:`lossy_fields` names what a
+manifest holds that the language cannot (for ``reconcile convert``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from reconcile import labels as _labels
+from reconcile import model as _model
+from reconcile.model import thaw
+from reconcile.quantity import format_duration
+
+from dsl._build_pod import CALL_PREFIX, IMAGE_KEYS, RESTART
+from dsl._build_rules import ACTIONS, FIELD_KEYS
+
+__all__ = ["format", "lossy_fields"]
+
+_WORD = re.compile(r"-?[A-Za-z0-9_][A-Za-z0-9_.\-/%]*\Z")
+_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*\Z")
+_ITEM = re.compile(r'[^\s,\[\]"#{}]+\Z')
+_BARE_ARG = re.compile(r"[^\s\"'#{}\[\]\\]+\Z")
+_WORKLOAD_WORD = {"Deployment": "deployment", "ReplicaSet": "replicaset", "StatefulSet": "statefulset",
+                  "DaemonSet": "daemonset", "Job": "job", "CronJob": "cronjob"}
+_RESTART_WORD = {v: k for k, v in RESTART.items()}
+_ENV_BY_KEY = {v: k for k, v in IMAGE_KEYS.items()}
+
+
+def _val(s) -> str:
+    s = str(s)
+    return s if _WORD.match(s) else json.dumps(s)
+
+
+def _key(s: str) -> str:
+    return s if _KEY.match(s) else json.dumps(s)
+
+
+def _pairs(d) -> str:
+    return " ".join(f"{_key(k)}={_val(v)}" for k, v in sorted(d.items()))
+
+
+def _item(s: str) -> str:
+    return s if _ITEM.match(s) else json.dumps(s)
+
+
+def _list(items) -> str:
+    return "[" + ", ".join(_item(str(i)) for i in items) + "]"
+
+
+def _dur(seconds) -> str:
+    return format_duration(seconds)
+
+
+def _argv(argv) -> str:
+    argv = list(argv)
+    if argv and all(_BARE_ARG.match(a) or ("'" not in a and "\n" not in a) for a in argv) \
+            and _BARE_ARG.match(argv[0]) and not argv[0].startswith("["):
+        return " ".join(a if _BARE_ARG.match(a) else f"'{a}'" for a in argv)
+    return "[" + ", ".join(json.dumps(a) for a in argv) + "]"
+
+
+def _image(image: str) -> str:
+    try:
+        env = json.loads(image)
+    except ValueError:
+        env = None
+    if isinstance(env, dict) and env and all(k in _ENV_BY_KEY for k in env):
+        parts = []
+        for key in sorted(env):
+            v = env[key]
+            opt = _ENV_BY_KEY[key]
+            if key == "env_vars" and isinstance(v, dict):
+                parts.append(f"{opt}=" + _list(f"{k}={x}" for k, x in v.items()))
+            elif isinstance(v, list):
+                parts.append(f"{opt}=" + _list(v))
+            elif key == "conda" and isinstance(v, dict) and list(v) == ["dependencies"]:
+                parts.append(f"{opt}=" + _list(v["dependencies"]))
+            elif isinstance(v, str):
+                parts.append(f"{opt}={_val(v)}")
+            else:
+                parts = None
+                break
+        if parts:
+            text = "image " + " ".join(parts)
+            if _reparse_image(text) == image:
+                return text
+    return f"image {json.dumps(image)}"
+
+
+def _reparse_image(line: str) -> str | None:
+    from dsl._parser import parse
+    try:
+        (obj,) = parse(f"job x {{ {line}\n container c {{ command x }} }}")
+    except Exception:
+        return None
+    return obj.spec["template"]["spec"]["containers"][0].get("image")
+
+
+class _Writer:
+    def __init__(self):
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def line(self, text: str) -> None:
+        self.lines.append("  " * self.depth + text)
+
+    def open(self, head: str) -> None:
+        self.line(head + " {")
+        self.depth += 1
+
+    def close(self) -> None:
+        self.depth -= 1
+        self.line("}")
+
+
+def _probe(w: _Writer, kind: str, p: dict, c: dict) -> None:
+    ports = c.get("ports") or []
+    default_port = (ports[0].get("name") or ports[0].get("containerPort")) if ports else None
+    if "httpGet" in p:
+        g = p["httpGet"]
+        text = f"{kind} http {g.get('path', '/')}"
+        if g.get("port") != default_port:
+            text += f" on {g.get('port')}"
+    elif "tcpSocket" in p:
+        text = f"{kind} tcp {p['tcpSocket'].get('port')}"
+    else:
+        text = f"{kind} exec " + "[" + ", ".join(json.dumps(a) for a in p.get("exec", {}).get("command", ())) + "]"
+    for key, word, default in (("periodSeconds", "every", 10), ("initialDelaySeconds", "after", None),
+                               ("timeoutSeconds", "timeout", 1)):
+        if key in p and p[key] != default:
+            text += f" {word} {_dur(p[key])}"
+    for key, word in (("failureThreshold", "failures"), ("successThreshold", "successes")):
+        default = 3 if key == "failureThreshold" else 1
+        if key in p and p[key] != default:
+            text += f" {word} {p[key]}"
+    w.line(text)
+
+
+def _container(w: _Writer, c: dict, word: str, pod_image) -> None:
+    w.open(f"{word} {c['name']}")
+    if "image" in c and c["image"] != pod_image:
+        w.line(_image(c["image"]))
+    cmd = c.get("command")
+    if cmd and tuple(cmd[:3]) == CALL_PREFIX and len(cmd) == 4:
+        w.line(f"call {cmd[3]}")
+    elif cmd:
+        w.line(f"command {_argv(cmd)}")
+    if c.get("args"):
+        w.line(f"args {_argv(c['args'])}")
+    for p in c.get("ports") or ():
+        parts = [p["name"]] if p.get("name") else []
+        parts.append(str(p.get("containerPort")))
+        if p.get("protocol", "TCP") != "TCP":
+            parts.append(p["protocol"].lower())
+        w.line("port " + " ".join(parts))
+    res = c.get("resources") or {}
+    for part in ("requests", "limits"):
+        if res.get(part):
+            w.line(f"{part} {_pairs(res[part])}")
+    if c.get("env"):
+        w.line("env " + " ".join(f"{_key(e['name'])}={_val(e.get('value', ''))}" for e in c["env"]))
+    if c.get("workingDir"):
+        w.line(f"workdir {json.dumps(c['workingDir'])}")
+    for key, kind in (("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("startupProbe", "startup")):
+        if key in c:
+            _probe(w, kind, c[key], c)
+    w.close()
+
+
+def _pod(w: _Writer, kind: str, template: dict) -> None:
+    meta = template.get("metadata") or {}
+    spec = template.get("spec") or {}
+    if meta.get("annotations"):
+        w.line(f"pod-annotations {_pairs(meta['annotations'])}")
+    containers = spec.get("containers") or []
+    inits = spec.get("initContainers") or []
+    images = {c.get("image") for c in containers + inits}
+    pod_image = images.pop() if len(images) == 1 and None not in images else None
+    if pod_image is not None:
+        w.line(_image(pod_image))
+    if spec.get("nodeSelector"):
+        w.line(f"node-selector {_pairs(spec['nodeSelector'])}")
+    for t in spec.get("tolerations") or ():
+        w.line("tolerate " + _toleration(t))
+    default_restart = "Never" if kind in ("Job", "CronJob") else "Always"
+    if spec.get("restartPolicy", default_restart) != default_restart:
+        w.line(f"restart {_RESTART_WORD[spec['restartPolicy']]}")
+    if spec.get("terminationGracePeriodSeconds", 30) != 30:
+        w.line(f"termination-grace {_dur(spec['terminationGracePeriodSeconds'])}")
+    if spec.get("schedulerName", "default-scheduler") != "default-scheduler":
+        w.line(f"scheduler {spec['schedulerName']}")
+    if spec.get("serviceAccountName"):
+        w.line(f"service-account {spec['serviceAccountName']}")
+    for c in inits:
+        _container(w, c, "init-container", pod_image)
+    for c in containers:
+        _container(w, c, "container", pod_image)
+
+
+def _toleration(t: dict) -> str:
+    if t.get("operator") == "Exists" and not t.get("key"):
+        text = "all"
+    elif t.get("operator") == "Exists":
+        text = t["key"]
+    else:
+        text = f"{t.get('key')}={_val(t.get('value', ''))}"
+    if t.get("effect"):
+        text += f":{t['effect']}"
+    if t.get("tolerationSeconds") is not None:
+        text += f" for {_dur(t['tolerationSeconds'])}"
+    return text
+
+
+def _selector_text(label_selector: dict) -> str:
+    sel = _labels.from_label_selector(label_selector.get("matchLabels"),
+                                      label_selector.get("matchExpressions"))
+    return str(sel)
+
+
+_JOB_SETTINGS = (("backoffLimit", "backoff-limit", 6, False), ("activeDeadlineSeconds", "active-deadline", None, True),
+                 ("ttlSecondsAfterFinished", "ttl-after-finished", None, True))
+
+
+def _job_fields(w: _Writer, spec: dict) -> None:
+    c, p = spec.get("completions"), spec.get("parallelism")
+    if c is not None and not (c == 1 and p == 1):
+        w.line(f"completions {c}")
+    if p != 1 or c is None:
+        w.line(f"parallelism {p}")
+    for key, word, default, seconds in _JOB_SETTINGS:
+        if spec.get(key) is not None and spec[key] != default:
+            w.line(f"{word} {_dur(spec[key]) if seconds else spec[key]}")
+    if spec.get("completionMode", "NonIndexed") != "NonIndexed":
+        w.line("completion-mode indexed")
+    if spec.get("suspend"):
+        w.line("suspend")
+
+
+def _strategy(kind: str, s: dict) -> str | None:
+    t = s.get("type", "RollingUpdate")
+    if t != "RollingUpdate":
+        return "strategy " + {"Recreate": "recreate", "OnDelete": "on-delete"}[t]
+    ru = s.get("rollingUpdate") or {}
+    defaults = {"Deployment": {"maxSurge": "25%", "maxUnavailable": "25%"},
+                "DaemonSet": {"maxSurge": 0, "maxUnavailable": 1},
+                "StatefulSet": {"partition": 0}}[kind]
+    words = {"maxSurge": "max-surge", "maxUnavailable": "max-unavailable", "partition": "partition"}
+    opts = [f"{words[k]}={v}" for k, v in ru.items() if defaults.get(k, None) != v]
+    return "strategy rolling" + "".join(" " + o for o in sorted(opts)) if opts else None
+
+
+def _workload(w: _Writer, o) -> None:
+    kind = o.kind
+    spec = thaw(o.spec)
+    meta = o.metadata
+    w.open(f"{_WORKLOAD_WORD[kind]} {o.name}")
+    job = spec
+    if kind == "CronJob":
+        job = (spec.get("jobTemplate") or {}).get("spec") or {}
+    template = job.get("template") or {}
+    pod_labels = (template.get("metadata") or {}).get("labels") or {}
+    if kind in ("Deployment", "ReplicaSet", "StatefulSet"):
+        w.line(f"replicas {spec.get('replicas')}")
+    if pod_labels:
+        w.line(f"labels {_pairs(pod_labels)}")
+    if meta.annotations:
+        w.line(f"annotations {_pairs(dict(meta.annotations))}")
+    if kind not in ("Job", "CronJob") and spec.get("selector") != {"matchLabels": pod_labels}:
+        w.line(f"selector {_selector_text(spec.get('selector') or {})}")
+    if kind in ("Deployment", "StatefulSet", "DaemonSet"):
+        text = _strategy(kind, spec.get("strategy" if kind == "Deployment" else "updateStrategy") or {})
+        if text:
+            w.line(text)
+    if spec.get("minReadySeconds"):
+        w.line(f"min-ready {_dur(spec['minReadySeconds'])}")
+    if kind in ("Deployment", "StatefulSet", "DaemonSet") and spec.get("revisionHistoryLimit", 10) != 10:
+        w.line(f"revision-history {spec['revisionHistoryLimit']}")
+    if kind == "Deployment":
+        if spec.get("progressDeadlineSeconds", 600) != 600:
+            w.line(f"progress-deadline {_dur(spec['progressDeadlineSeconds'])}")
+        if spec.get("paused"):
+            w.line("paused")
+    if kind == "StatefulSet":
+        if spec.get("serviceName"):
+            w.line(f"service-name {spec['serviceName']}")
+        if spec.get("podManagementPolicy", "OrderedReady") != "OrderedReady":
+            w.line("pod-management parallel")
+    if kind == "CronJob":
+        w.line(f"schedule {json.dumps(spec.get('schedule', ''))}")
+        if spec.get("concurrencyPolicy", "Allow") != "Allow":
+            w.line(f"concurrency {spec['concurrencyPolicy'].lower()}")
+        if spec.get("suspend"):
+            w.line("suspend")
+        for key, word, default in (("successfulJobsHistoryLimit", "keep-successful", 3),
+                                   ("failedJobsHistoryLimit", "keep-failed", 1)):
+            if spec.get(key, default) != default:
+                w.line(f"{word} {spec[key]}")
+        if spec.get("startingDeadlineSeconds") is not None:
+            w.line(f"starting-deadline {_dur(spec['startingDeadlineSeconds'])}")
+    if kind in ("Job", "CronJob"):
+        _job_fields(w, job)
+    _pod(w, kind, template)
+    w.close()
+
+
+def _meta_lines(w: _Writer, meta) -> None:
+    if meta.labels:
+        w.line(f"labels {_pairs(dict(meta.labels))}")
+    if meta.annotations:
+        w.line(f"annotations {_pairs(dict(meta.annotations))}")
+
+
+def _node_body(w: _Writer, o) -> None:
+    _meta_lines(w, o.metadata)
+    status = thaw(o.status)
+    if status.get("capacity"):
+        w.line(f"capacity {_pairs(status['capacity'])}")
+    for t in o.spec.get("taints") or ():
+        key = f"{t['key']}={_val(t['value'])}" if t.get("value") is not None else t["key"]
+        w.line(f"taint {key}:{t['effect']}")
+    if o.spec.get("unschedulable"):
+        w.line("unschedulable")
+
+
+def _nodes(w: _Writer, group: list) -> None:
+    first = group[0]
+    if len(group) > 1:
+        base = first.name.rsplit("-", 1)[0]
+        w.open(f"nodes {base} x{len(group)}")
+    else:
+        w.open(f"nodes {first.name}")
+    _node_body(w, first)
+    w.close()
+
+
+def _same_node(a, b) -> bool:
+    return a.spec == b.spec and a.status == b.status and a.metadata.labels == b.metadata.labels \
+        and a.metadata.annotations == b.metadata.annotations
+
+
+def _service(w: _Writer, o) -> None:
+    spec = thaw(o.spec)
+    w.open(f"service {o.name}")
+    _meta_lines(w, o.metadata)
+    if spec.get("selector"):
+        w.line("selector " + ", ".join(f"{k}={v}" for k, v in spec["selector"].items()))
+    for p in spec.get("ports") or ():
+        parts = [p["name"]] if p.get("name") else []
+        parts.append(str(p.get("port")))
+        if p.get("protocol", "TCP") != "TCP":
+            parts.append(p["protocol"].lower())
+        if p.get("targetPort") is not None and p.get("targetPort") != p.get("port"):
+            parts += ["->", str(p["targetPort"])]
+        w.line("port " + " ".join(parts))
+    if spec.get("clusterIP") == "None":
+        w.line("type headless")
+    elif spec.get("type", "ClusterIP") != "ClusterIP":
+        w.line("type " + {"NodePort": "node-port", "LoadBalancer": "load-balancer"}[spec["type"]])
+    w.close()
+
+
+def _autoscale(w: _Writer, o) -> None:
+    spec = thaw(o.spec)
+    ref = spec.get("scaleTargetRef") or {}
+    kind = "" if ref.get("kind") == "Deployment" else _WORKLOAD_WORD[ref["kind"]] + " "
+    w.open(f"autoscale {kind}{ref.get('name', o.name)}")
+    if spec.get("minReplicas", 1) != 1:
+        w.line(f"min {spec['minReplicas']}")
+    w.line(f"max {spec.get('maxReplicas')}")
+    metrics = spec.get("metrics") or []
+    default = [{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": 80}}}]
+    if metrics != default:
+        for m in metrics:
+            r = m.get("resource") or {}
+            t = r.get("target") or {}
+            amount = f"{t['averageUtilization']}%" if t.get("type") == "Utilization" else t.get("averageValue")
+            w.line(f"target {r.get('name')} {amount}")
+    w.close()
+
+
+def _selector_with_fields(selector: str, field_selector: str) -> str:
+    parts = [selector] if selector else []
+    back = {v: k for k, v in FIELD_KEYS.items()}
+    for f in filter(None, (field_selector or "").split(",")):
+        op = "!=" if "!=" in f else "="
+        path, value = f.split(op, 1)
+        parts.append(f"{back[path]}{op}{value}")
+    return ", ".join(parts)
+
+
+def _plural(kind: str) -> str:
+    return _model.KINDS[kind].PLURAL
+
+
+def _rule(w: _Writer, o) -> None:
+    spec = thaw(o.spec)
+    when, then = spec.get("when") or {}, spec.get("then") or {}
+    w.open(f"rule {o.name}")
+    sel = _selector_with_fields(when.get("selector", ""), when.get("fieldSelector", ""))
+    text = f"when count {_plural(when['kind'])}({sel}) {when['operator']} {when['count']}"
+    if when.get("forSeconds") is not None:
+        text += f" for {_dur(when['forSeconds'])}"
+    w.line(text)
+    verb = " ".join(next(k for k, v in ACTIONS.items() if v == then.get("action")))
+    if then.get("action") == "Delete" and "name" not in then:
+        sel = _selector_with_fields(then.get("selector", ""), then.get("fieldSelector", ""))
+        w.line(f"then {verb} {_plural(then['kind'])}({sel})")
+    else:
+        text = f"then {verb} {then['kind'].lower()} {then['name']}"
+        if then.get("action") == "Scale":
+            text += f" {then['replicas']}"
+        w.line(text)
+    w.close()
+
+
+def _policy(w: _Writer, o) -> None:
+    spec = thaw(o.spec)
+    deny = spec.get("deny") or {}
+    w.open(f"policy {o.name}")
+    w.line(f"deny {_plural(deny['kind'])} where {deny.get('where', '')}")
+    w.line(f"message {json.dumps(spec.get('message', ''))}")
+    w.close()
+
+
+def format(manifest) -> str:
+    """Canonical text of the language for a manifest (a sequence of model objects).
+
+    >>> from dsl import parse
+    >>> print(format(parse("service web { selector app=web port 80 -> http }")), end="")
+    service web {
+      selector app=web
+      port 80 -> http
+    }
+    """
+    w = _Writer()
+    current = "default"
+    objects = list(manifest)
+    i = 0
+    while i < len(objects):
+        o = objects[i]
+        if w.lines:
+            w.lines.append("")
+        if o.kind == "Namespace":
+            if o.metadata.labels or o.metadata.annotations:
+                w.open(f"namespace {o.name}")
+                _meta_lines(w, o.metadata)
+                w.close()
+            else:
+                w.line(f"namespace {o.name}")
+            current = o.name
+            i += 1
+            continue
+        if o.metadata.namespace and o.metadata.namespace != current:
+            w.line(f"in namespace {o.metadata.namespace}")
+            current = o.metadata.namespace
+        if o.kind == "Node":
+            group = [o]
+            base, _, n = o.name.rpartition("-")
+            if base and n == "1":
+                while i + len(group) < len(objects):
+                    nxt = objects[i + len(group)]
+                    if nxt.kind == "Node" and nxt.name == f"{base}-{len(group) + 1}" and _same_node(o, nxt):
+                        group.append(nxt)
+                    else:
+                        break
+            _nodes(w, group)
+            i += len(group)
+            continue
+        if o.kind in _WORKLOAD_WORD:
+            _workload(w, o)
+        elif o.kind == "Service":
+            _service(w, o)
+        elif o.kind == "HorizontalPodAutoscaler":
+            _autoscale(w, o)
+        elif o.kind == "Rule":
+            _rule(w, o)
+        elif o.kind == "Policy":
+            _policy(w, o)
+        else:
+            raise ValueError(f"a {o.kind} has no form in the language (it is made by the cluster, "
+                             "not described); use YAML for it")
+        i += 1
+    return "\n".join(w.lines) + ("\n" if w.lines else "")
+
+
+def lossy_fields(manifest) -> list[str]:
+    """What of ``manifest`` the language's text cannot carry (empty when the round trip is exact)."""
+    from dsl._parser import parse
+    text = format(manifest)
+    back = parse(text)
+    problems = []
+    if len(back) != len(manifest):
+        return [f"{len(manifest)} objects became {len(back)}"]
+    for a, b in zip(manifest, back):
+        if a != b:
+            problems.extend(f"{a.kind} {a.name}: {p}" for p in _diff(a.to_dict(), b.to_dict(), ""))
+    return problems
+
+
+def _diff(a, b, path: str) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            out += _diff(a.get(k), b.get(k), f"{path}.{k}" if path else k)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += _diff(x, y, f"{path}[{i}]")
+        return out
+    return [] if a == b else [f"{path} ({a!r} is lost)"]

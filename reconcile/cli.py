@@ -1,0 +1,155 @@
+"""The ``reconcile`` command.
+
+    reconcile check FILE...           validate .cluster and Kubernetes YAML files
+    reconcile fmt FILE... [--check]   rewrite .cluster files in canonical form
+    reconcile convert FILE --to yaml|dsl
+
+Errors are printed as ``file:line:column: message`` with the line and a
+caret; the exit status is 1 when anything was wrong, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+_YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def _load(path: str):
+    import dsl
+    text = _read(path)
+    shown = "<stdin>" if path == "-" else path
+    if path.endswith(_YAML_SUFFIXES):
+        return dsl.load_yaml(text, shown)
+    return dsl.parse(text, shown)
+
+
+def _cmd_check(args) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            manifest = _load(path)
+        except _errors() as e:
+            print(e.render(), file=sys.stderr)
+            status = 1
+            continue
+        if not args.quiet:
+            kinds: dict = {}
+            for o in manifest:
+                kinds[o.kind] = kinds.get(o.kind, 0) + 1
+            summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "empty"
+            print(f"{path}: ok ({summary})")
+    return status
+
+
+def _cmd_fmt(args) -> int:
+    import dsl
+    status = 0
+    for path in args.files:
+        try:
+            text = _read(path)
+            formatted = dsl.format(dsl.parse(text, path))
+        except _errors() as e:
+            print(e.render(), file=sys.stderr)
+            status = 1
+            continue
+        if path == "-":
+            sys.stdout.write(formatted)
+        elif formatted != text:
+            if args.check:
+                print(f"would reformat {path}")
+                status = 1
+            else:
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(formatted)
+                print(f"reformatted {path}")
+    return status
+
+
+def _cmd_convert(args) -> int:
+    import dsl
+    from dsl._format import lossy_fields
+    try:
+        manifest = _load(args.file)
+        if args.to == "yaml":
+            out = dsl.to_yaml(manifest)
+        else:
+            out = dsl.format(manifest)
+            for problem in lossy_fields(manifest):
+                print(f"warning: the language cannot express {problem}", file=sys.stderr)
+    except _errors() as e:
+        print(e.render() if hasattr(e, "render") else f"reconcile: {e}", file=sys.stderr)
+        return 1
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(out)
+    else:
+        sys.stdout.write(out)
+    return 0
+
+
+def _errors():
+    import dsl
+    return (dsl.DslError, ValueError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from reconcile import __version__
+    p = argparse.ArgumentParser(
+        prog="reconcile",
+        description="A small Kubernetes in Python: describe a cluster in the reconcile language "
+                    "(.cluster files) or Kubernetes YAML, check it, format it and convert it.")
+    p.add_argument("--version", action="version", version=f"reconcile {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    c = sub.add_parser("check", help="validate .cluster and Kubernetes YAML files",
+                       description="Parse and validate each file; print every error with its line "
+                                   "and column. Exit status 1 if any file has an error.")
+    c.add_argument("files", nargs="+", metavar="FILE", help="a .cluster file, a .yaml file, or - for stdin")
+    c.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    c.set_defaults(func=_cmd_check)
+
+    f = sub.add_parser("fmt", help="rewrite .cluster files in canonical form",
+                       description="Rewrite each file in the canonical form of the language "
+                                   "(what dsl.format prints). A file with errors is left unchanged.")
+    f.add_argument("files", nargs="+", metavar="FILE", help="a .cluster file, or - for stdin to stdout")
+    f.add_argument("--check", action="store_true",
+                   help="change nothing; exit 1 and name the files that are not canonical")
+    f.set_defaults(func=_cmd_fmt)
+
+    v = sub.add_parser("convert", help="convert between the language and Kubernetes YAML",
+                       description="Read a .cluster or Kubernetes YAML file and print it as the "
+                                   "other. Converting to the language warns about any field the "
+                                   "language cannot express.")
+    v.add_argument("file", metavar="FILE", help="a .cluster or .yaml file, or - for stdin (read as .cluster)")
+    v.add_argument("--to", choices=("yaml", "dsl"), required=True, help="the output format")
+    v.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+    v.set_defaults(func=_cmd_convert)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except OSError as e:
+        print(f"reconcile: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
