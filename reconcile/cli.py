@@ -2,6 +2,7 @@
 
     reconcile check FILE...           validate .cluster and Kubernetes YAML files
     reconcile fmt FILE... [--check]   rewrite .cluster files in canonical form
+                                      (the comment block at the top is kept)
     reconcile convert FILE --to yaml|dsl
 
 Errors are printed as ``file:line:column: message`` with the line and a
@@ -58,7 +59,7 @@ def _cmd_fmt(args) -> int:
     for path in args.files:
         try:
             text = _read(path)
-            formatted = dsl.format(dsl.parse(text, path))
+            formatted = _header(text) + dsl.format(dsl.parse(text, path))
         except _errors() as e:
             print(e.render(), file=sys.stderr)
             status = 1
@@ -74,6 +75,22 @@ def _cmd_fmt(args) -> int:
                     f.write(formatted)
                 print(f"reformatted {path}")
     return status
+
+
+def _header(text: str) -> str:
+    """The comment block at the top of a file, which ``fmt`` keeps (followed by one blank line)."""
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            lines.append(stripped)
+        elif stripped:
+            break
+        elif lines and lines[-1] != "":
+            lines.append("")
+    while lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(lines) + "\n\n" if lines else ""
 
 
 def _cmd_convert(args) -> int:
