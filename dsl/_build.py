@@ -173,16 +173,14 @@ class _Builder:
     _service_targets: list
 
     def _service_selector(self, reqs, pos):
-        out = {}
+        pairs = []
         for key, op, values in reqs:
             if op not in ("=", "=="):
                 self.ck.error("a service selector only has key=value requirements "
                               f"(got {key[0]} {op} ...)", key[1])
                 continue
-            out[key[0]] = values[0][0]
-        # validates keys and values the Kubernetes way
-        self.ck.label_map([(k, v) for k, _, (v,) in reqs if _ == "=" or _ == "=="], "label")
-        return out
+            pairs.append((key, values[0]))
+        return self.ck.label_map(pairs, "label")   # checks keys and values the Kubernetes way
 
     def _service_port(self, toks, pos):
         ck = self.ck

@@ -152,7 +152,8 @@ class _Recovery:
         if not self.errors:
             return False
         line, _ = self.locator.position(tok[1])
-        if self.depth == 0 and line != self.line:
+        if self.depth == 0 and (line != self.line or tok[2] == "RBRACE"):
+            self.line = -1    # a '}' at the same depth closes the enclosing block: stop skipping
             return False
         if tok[2] == "LBRACE":
             self.depth += 1

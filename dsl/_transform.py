@@ -41,7 +41,7 @@ def _first_pos(c, default=-1):
 
 
 def _pairs(name):
-    return lambda c: (name, _first_pos(c), c)
+    return lambda c: (name, c[0][0][1], c)   # children are (key, value) pairs
 
 
 def _assignment(c):

@@ -17,7 +17,7 @@ non-zero values round away from zero (``"0.1m"`` is ``100u``, ``"0.9n"`` is
 ``"1."``, ``".5"`` or even empty (``"k"``, ``"-"`` and ``"."`` parse as zero).
 Deliberate limits: a numeric part of more than 1000 digits, a magnitude of
 10**1000 or more, and a decimal exponent outside int32 are rejected (Kubernetes
-keeps the first two and silently wraps the third).
+keeps the first two, and wraps an int64 exponent to int32).
 """
 
 from __future__ import annotations
@@ -46,7 +46,15 @@ _DEC_BY_EXP = {e: s for s, e in _DEC_SUFFIXES.items()}
 _BIN_BY_POW = {e // 10: s for s, e in _BIN_SUFFIXES.items()}
 _QUANTITY_RE = re.compile(r"([+-]?)(0*)([0-9]*)(?:\.([0-9]*))?([eEinumkKMGTP]*[+-]?[0-9]*)")
 _DURATION_RE = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^.0-9]*)")
-_INT_RE = re.compile(r"[+-]?[0-9]+\Z")  # Go strconv.ParseInt(s, 10, _) syntax
+_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
+
+
+def _atoi(text: str, bits: int) -> int | None:
+    """Go's ``strconv.ParseInt(text, 10, bits)``, or None on a syntax or range error."""
+    if not _INT_RE.match(text) or len(text.lstrip("+-0")) > 20:
+        return None
+    n = int(text)
+    return n if -(2 ** (bits - 1)) <= n < 2 ** (bits - 1) else None
 
 
 class _InputError(ValueError):
@@ -65,15 +73,6 @@ class QuantityError(_InputError):
     _expected = "a quantity like 250m or 2Gi"
 
 
-def _scan(s: str):
-    """Split ``s`` like Kubernetes' parseQuantityString: (negative, num, denom, suffix, has_digits)."""
-    m = _QUANTITY_RE.fullmatch(s)  # greedy, so it splits exactly as the Go scanner does
-    if not m:
-        raise QuantityError(s)
-    sign, zeros, num, denom, suffix = m.groups("")
-    return sign == "-", num or "0", denom, suffix, bool(zeros or num or denom)
-
-
 def _interpret(s: str, suffix: str):
     """Kubernetes' suffixer.interpret: (base, exponent, format)."""
     if suffix in _DEC_SUFFIXES:
@@ -81,21 +80,22 @@ def _interpret(s: str, suffix: str):
     if suffix in _BIN_SUFFIXES:
         return 2, _BIN_SUFFIXES[suffix], BINARY_SI
     if len(suffix) > 1 and suffix[0] in "eE" and _INT_RE.match(suffix[1:]):
-        exp = int(suffix[1:]) if len(suffix[1:].lstrip("+-0")) <= 10 else 2**31
-        if -2**31 <= exp < 2**31:
-            return 10, exp, DECIMAL_EXPONENT
-        raise QuantityError(s, "exponent out of range")
+        exp = _atoi(suffix[1:], 32)  # Kubernetes reads int64 and then wraps it to int32
+        if exp is None:
+            raise QuantityError(s, "exponent out of range")
+        return 10, exp, DECIMAL_EXPONENT
     raise QuantityError(s, f"unknown suffix {suffix!r}")
 
 
 def _parse(s: str) -> tuple[int, str]:
     """Parse like ParseQuantity, returning (value in nanounits, format)."""
-    if not s:
+    m = _QUANTITY_RE.fullmatch(s) if s else None  # greedy: splits as parseQuantityString does
+    if not m:
         raise QuantityError(s)
-    neg, num, denom, suffix, has_digits = _scan(s)
+    sign, zeros, num, denom, suffix = m.groups("")
     base, exp, fmt = _interpret(s, suffix)
     # Kubernetes' slow (inf.Dec) path cannot read a number without digits.
-    if not has_digits and (exp >= 50 if fmt == BINARY_SI else exp < -9):
+    if not (zeros or num or denom) and (exp >= 50 if fmt == BINARY_SI else exp < -9):
         raise QuantityError(s, "no digits")
     if len(num) + len(denom) > _MAX_DIGITS:
         raise QuantityError(s, f"more than {_MAX_DIGITS} digits")
@@ -118,7 +118,7 @@ def _parse(s: str) -> tuple[int, str]:
             fmt = DECIMAL_SI
     if nanos >= _MAX_NANOS:
         raise QuantityError(s, "too large")
-    return (-nanos if neg else nanos), fmt
+    return (-nanos if sign == "-" else nanos), fmt
 
 
 class Quantity:
@@ -161,7 +161,7 @@ class Quantity:
         """Parse a Kubernetes quantity string (or an int) like ``ParseQuantity``."""
         return cls(text)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name, *value):
         raise AttributeError("Quantity is immutable")
 
     __delattr__ = __setattr__
@@ -436,17 +436,17 @@ class IntOrPercentError(_InputError):
     _expected = "an integer or a percentage like 25%"
 
 
-def _int32(value) -> int:
-    if not -2**31 <= value < 2**31:
+def _int32(value: int) -> int:
+    if not -(2**31) <= value < 2**31:
         raise IntOrPercentError(value, "integer out of the int32 range")
     return value
 
 
 def _percent(value: str) -> int:
-    digits = value[:-1] if value.endswith("%") else None
-    if digits is None or not _INT_RE.match(digits) or not -2**63 <= int(digits) <= _MAX_INT64:
+    percent = _atoi(value[:-1], 64) if value.endswith("%") else None
+    if percent is None:
         raise IntOrPercentError(value)
-    return int(digits)
+    return percent
 
 
 def parse_int_or_percent(value) -> int | str:
@@ -459,7 +459,10 @@ def parse_int_or_percent(value) -> int | str:
         return _int32(value)
     if isinstance(value, str):
         if _INT_RE.match(value):
-            return _int32(int(value))
+            number = _atoi(value, 32)
+            if number is None:
+                raise IntOrPercentError(value, "integer out of the int32 range")
+            return number
         _percent(value)
         return value
     raise IntOrPercentError(value)

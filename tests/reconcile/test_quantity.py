@@ -128,8 +128,8 @@ def test_quantity_error_message():
     ("1E-3", True, "1", "", "E-3"),
 ])
 def test_parse_quantity_string(text, positive, num, denom, suffix):
-    neg, got_num, got_denom, got_suffix, _ = quantity_module._scan(text)
-    assert (not neg, got_num, got_denom, got_suffix) == (positive, num, denom, suffix)
+    sign, _zeros, got_num, got_denom, got_suffix = quantity_module._QUANTITY_RE.fullmatch(text).groups("")
+    assert (sign != "-", got_num or "0", got_denom, got_suffix) == (positive, num, denom, suffix)
 
 
 @pytest.mark.parametrize("text, fmt", [
@@ -421,6 +421,8 @@ def test_immutable_repr_pickle_copy():
         x._nanos = 1
     with pytest.raises(AttributeError):
         x.format = BI
+    with pytest.raises(AttributeError):
+        del x._nanos
     for clone in (pickle.loads(pickle.dumps(Quantity("1Gi"))), copy.deepcopy(Quantity("1Gi"))):
         assert clone == Quantity("1Gi") and clone.format == BI
     assert copy.copy(x) is x and bool(x) and not Quantity("0")
