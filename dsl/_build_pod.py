@@ -16,7 +16,8 @@ WORKLOAD_KINDS = {
     "daemonset": "DaemonSet", "job": "Job", "cronjob": "CronJob",
 }
 
-_POD_FIELDS = {"labels", "annotations", "pod-annotations", "image", "container", "node-selector",
+_POD_FIELDS = {"labels", "annotations", "pod-annotations", "image", "container", "init-container",
+               "node-selector",
                "tolerate", "restart", "termination-grace", "scheduler", "service-account"}
 _JOB_FIELDS = {"completions", "parallelism", "backoff-limit", "active-deadline",
                "ttl-after-finished", "completion-mode", "suspend"}

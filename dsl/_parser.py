@@ -19,6 +19,7 @@ from pyrsistent import pmap
 from reconcile import model as _model
 
 from dsl._build import build
+from dsl._build_pod import FIELDS, WORKLOAD_KINDS
 from dsl._errors import DslError, DslErrors, DslSyntaxError, Locator
 from dsl._lalr import END, Driver, ParseFailure
 from dsl._transform import CALLBACKS
@@ -98,6 +99,14 @@ def syntax_message(d: Driver, f: ParseFailure, locator: Locator | None = None) -
     context = next((where for key, where in _CONTEXTS if key in expected), None)
     if keywords and context and (tok[2] in ("WORD", "KEY") or tok[2] in d.keywords):
         word = tok[0].split("=")[0]
+        if context == "a workload" and f.braces and locator is not None:
+            # name the workload's kind and list only its own fields
+            line, _ = locator.position(f.braces[-1])
+            head = locator.line_text(line)[: locator.position(f.braces[-1])[1] - 1].split()
+            kind = WORKLOAD_KINDS.get(head[0]) if head else None
+            if kind:
+                context = f"a {head[0]}"
+                keywords = [k for k in keywords if k in FIELDS[kind]]
         close = difflib.get_close_matches(word, keywords, n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         what = "statement" if context == "the file" else "field"

@@ -34,7 +34,7 @@ __all__ = [
     "Namespace", "Node", "Pod", "ReplicaSet", "Deployment", "StatefulSet",
     "DaemonSet", "Job", "CronJob", "Service", "Endpoints", "Lease",
     "HorizontalPodAutoscaler", "Rule", "Policy",
-    "KINDS", "kind_class", "from_dict", "freeze", "thaw", "EMPTY_MAP", "EMPTY_VEC",
+    "KINDS", "kind_class", "from_dict", "pod_from_template", "freeze", "thaw", "EMPTY_MAP", "EMPTY_VEC",
 ]
 
 EMPTY_MAP: PMap = pmap()
@@ -382,6 +382,40 @@ for _c in KINDS.values():
 _BY_NAME.update({"hpa": HorizontalPodAutoscaler, "ns": Namespace, "no": Node, "po": Pod,
                  "svc": Service, "ep": Endpoints, "rs": ReplicaSet, "deploy": Deployment,
                  "sts": StatefulSet, "ds": DaemonSet, "cj": CronJob})
+
+
+def pod_from_template(template: PMap, name: str, namespace: str, owner: KObject | None = None,
+                      node_name: str | None = None) -> KObject:
+    """A Pod made from a workload's pod template, sharing the template's parts.
+
+    The pod's labels, annotations and spec are the template's own persistent
+    maps (not copies), so a thousand replicas cost a thousand small records,
+    not a thousand pod specs. Binding the pod to a node adds ``nodeName`` to
+    a new top-level map whose values are still shared.
+
+    >>> d = Deployment.new("web", "default", labels={"app": "web"}, spec={"template": {
+    ...     "metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c"}]}}})
+    >>> p = pod_from_template(d.spec["template"], "web-1", "default", owner=d)
+    >>> p.spec is d.spec["template"]["spec"], p.labels is d.spec["template"]["metadata"]["labels"]
+    (True, True)
+    >>> p.metadata.ownerReferences[0].kind
+    'Deployment'
+    """
+    tmeta = template.get("metadata") or EMPTY_MAP
+    owners = EMPTY_VEC
+    if owner is not None:
+        owners = pvector([OwnerReference._make(
+            apiVersion=owner.apiVersion, kind=owner.kind, name=owner.name, uid=owner.metadata.uid,
+            controller=True, blockOwnerDeletion=True)])
+    spec = template.get("spec") or EMPTY_MAP
+    if node_name is not None:
+        spec = spec.set("nodeName", node_name)
+    meta = ObjectMeta._make(name=name, namespace=namespace,
+                            labels=tmeta.get("labels") or EMPTY_MAP,
+                            annotations=tmeta.get("annotations") or EMPTY_MAP,
+                            ownerReferences=owners)
+    return Pod._make(apiVersion=Pod.API_VERSION, kind=Pod.KIND, metadata=meta, spec=spec,
+                     status=EMPTY_MAP)
 
 
 def kind_class(name: str) -> type[KObject]:

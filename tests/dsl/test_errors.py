@@ -37,7 +37,7 @@ def test_unknown_fields_are_reported_with_a_suggestion_and_all_together():
     msgs = [(x.line, x.message) for x in e.errors]
     assert isinstance(e, dsl.DslErrors)
     assert msgs[0][0] == 1 and "needs at least one container" in msgs[0][1]
-    assert msgs[1][0] == 2 and msgs[1][1].startswith("unknown field 'replica' in a workload "
+    assert msgs[1][0] == 2 and msgs[1][1].startswith("unknown field 'replica' in a deployment "
                                                       "(did you mean 'replicas'?)")
     assert msgs[2][0] == 4 and "(did you mean 'container'?)" in msgs[2][1]
     assert msgs[3] == (5, "replicas must be 0 or more, got -1")
