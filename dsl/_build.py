@@ -73,7 +73,7 @@ class _Builder:
             name_tok, fields = st[1], st[2]
             name = self.ck.name(name_tok, head) or name_tok[0]
             d = build_workload(self.ck, kind, name, fields,
-                               lambda reqs, pos: _label_selector(self.ck, reqs, pos))
+                               lambda reqs, pos: _label_selector(self.ck, reqs, pos), name_tok[1])
             self.add(kind, d, name_tok[1])
         else:
             getattr(self, "st_" + head)(st)
@@ -114,7 +114,13 @@ class _Builder:
             if fname in ("labels", "annotations"):
                 self._meta_fields([(fname, pos, payload)], meta, "node")
             elif fname == "capacity":
-                cap = {k[0]: ck.quantity(v, f"capacity {k[0]}") for k, v in payload}
+                if "capacity" in status:
+                    ck.error("capacity is given twice", pos)
+                cap = {}
+                for k, v in payload:
+                    if k[0] in cap:
+                        ck.error(f"capacity {k[0]!r} is set twice", k[1])
+                    cap[k[0]] = ck.quantity(v, f"capacity {k[0]}")
                 status["capacity"] = cap
                 status["allocatable"] = dict(cap)
             elif fname == "taint":
@@ -123,6 +129,9 @@ class _Builder:
                 spec["unschedulable"] = True
             else:
                 ck.error(f"{fname!r} is not a field of nodes", pos)
+        taints = [(t.get("key"), t.get("effect")) for t in spec.get("taints", ())]
+        if len(set(taints)) != len(taints):
+            ck.error("a taint with the same key and effect is given twice", name_tok[1])
         for i in range(1, count + 1):
             m = dict(meta, name=f"{base}-{i}" if grouped else base)
             self.add("Node", {"metadata": m, "spec": dict(spec), "status": status}, name_tok[1])
@@ -154,18 +163,30 @@ class _Builder:
             elif fname in ("labels", "annotations"):
                 self._meta_fields([(fname, pos, payload)], meta, "service")
             elif fname == "type":
+                if "type" in spec or "clusterIP" in spec:
+                    ck.error("type is given twice", pos)
                 t = ck.choice(payload, "service type", _SERVICE_TYPES)
                 if t == "Headless":
                     spec["clusterIP"] = "None"
                 else:
                     spec["type"] = t
         if not ports:
-            ck.error(f"service {name!r} needs a port, like 'port 80 -> http'", st[1][1])
+            ck.missing(f"service {name!r} needs a port, like 'port 80 -> http'", st[1][1])
         if len(ports) > 1:
             for p, pos in ports:
                 if "name" not in p:
                     ck.error("when a service has several ports, each needs a name: "
                              "'port NAME NUMBER -> TARGET'", pos)
+        seen_names: set = set()
+        seen_ports: set = set()
+        for p, pos in ports:
+            if "name" in p and p["name"] in seen_names:
+                ck.error(f"port name {p['name']!r} is used twice in service {name!r}", pos)
+            seen_names.add(p.get("name"))
+            key = (p.get("port"), p.get("protocol", "TCP"))
+            if key in seen_ports:
+                ck.error(f"port {key[0]}/{key[1]} is given twice in service {name!r}", pos)
+            seen_ports.add(key)
         spec["ports"] = [p for p, _ in ports]
         self.add("Service", {"metadata": meta, "spec": spec}, st[1][1])
         self._service_targets.append((self.namespace, name, spec, ports))
@@ -190,7 +211,8 @@ class _Builder:
             target = list(words.pop()[2])
         entry: dict = {}
         if len(words) > 1 and not words[0][0].isdigit():
-            entry["name"] = words.pop(0)[0]
+            tok = words.pop(0)
+            entry["name"] = ck.name(tok, "service port", "label") or tok[0]
         if words:
             entry["port"] = ck.port_number(words.pop(0), "service port")
         if words:
@@ -198,7 +220,14 @@ class _Builder:
                                           {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP"})
         if target:
             t = target.pop(0)
-            entry["targetPort"] = ck.port_number(t, "target port") if t[0].isdigit() else t[0]
+            if t[0].isdigit():
+                entry["targetPort"] = ck.port_number(t, "target port")
+            else:
+                from dsl._build_pod import _iana_name
+                problem = _iana_name(t[0])
+                if problem:
+                    ck.error(f"invalid target port name {t[0]!r}: {problem}", t[1])
+                entry["targetPort"] = t[0]
             entry["_target_pos"] = t[1]
             for extra in target:
                 ck.error(f"unexpected {extra[0]!r} after the target port", extra[1])
@@ -226,7 +255,7 @@ class _Builder:
             else:
                 metrics.append(self._metric(*payload))
         if "maxReplicas" not in spec:
-            ck.error("autoscale needs a max, like 'max 10'", name_tok[1])
+            ck.missing("autoscale needs a max, like 'max 10'", name_tok[1])
         elif (spec.get("minReplicas") or 1) > (spec["maxReplicas"] or 0):
             ck.error("min must not be more than max", name_tok[1])
         if metrics:
@@ -281,7 +310,7 @@ class _Builder:
                 t = p.get("targetPort")
                 if isinstance(t, str) and t not in names:
                     known = ", ".join(sorted(n for n in names if n)) or "none"
-                    self.ck.error(f"service {name!r} targets port {t!r}, but the pods it selects "
+                    self.ck.missing(f"service {name!r} targets port {t!r}, but the pods it selects "
                                   f"have no port of that name (their ports: {known})", pos)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from dsl._check import Checker
 
@@ -94,6 +95,9 @@ def _argv(ck: Checker, field):
     if isinstance(argv, tuple):
         ck.error(f"{name}: {argv[1]}", pos)
         return None
+    if not argv:
+        ck.error(f"{name} needs at least one word", pos)
+        return None
     return list(argv)
 
 
@@ -122,6 +126,11 @@ def _ports(ck: Checker, fields, container: dict):
         for extra in words:
             ck.error(f"unexpected {extra[0]!r}: a port is 'port [NAME] NUMBER [tcp|udp]'", extra[1])
         ports.append(entry)
+    names: dict = {}
+    for entry, (_, pos, _) in zip(ports, fields):
+        if entry.get("name") in names:
+            ck.error(f"port name {entry['name']!r} is used twice in this container", pos)
+        names[entry.get("name")] = pos
     if ports:
         container["ports"] = ports
 
@@ -155,7 +164,9 @@ def _probe(ck: Checker, payload, container: dict, kind_tok):
         if port_tok is not None:
             ck.error("an exec probe has no port", port_tok[1])
     else:
-        if port_tok is None and how == "tcp":
+        if how == "tcp":
+            if port_tok is not None:
+                ck.error("a tcp probe names its port once: 'tcp PORT'", port_tok[1])
             port_tok = arg
         port = _probe_port(ck, port_tok, container, kind[0], pos)
         if how == "http":
@@ -169,7 +180,7 @@ def _probe_port(ck: Checker, tok, container: dict, kind: str, pos: int):
     if tok is None:
         ports = container.get("ports") or []
         if not ports:
-            ck.error(f"{kind} probe needs a port: add 'on PORT', or a port line before it", pos)
+            ck.missing(f"{kind} probe needs a port: add 'on PORT', or a port line before it", pos)
             return 0
         return ports[0].get("name") or ports[0].get("containerPort")
     if tok[0].isdigit():
@@ -180,10 +191,28 @@ def _probe_port(ck: Checker, tok, container: dict, kind: str, pos: int):
     return tok[0]
 
 
+def _resource_name(ck: Checker, key) -> None:
+    from reconcile import labels as _labels
+    problems = _labels.validate_label_key(key[0])
+    if problems:
+        ck.error(f"invalid resource name {key[0]!r}: {problems[0]}", key[1])
+
+
+def _requests_within_limits(ck: Checker, resources: dict, where: dict) -> None:
+    from reconcile.quantity import Quantity
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    for name in sorted(set(requests) & set(limits)):
+        r, lim = requests[name], limits[name]
+        if r is not None and lim is not None and Quantity(r) > Quantity(lim):
+            ck.error(f"requests {name} ({r}) must be no more than limits {name} ({lim})",
+                     where.get("requests", -1))
+
+
 def build_container(ck: Checker, payload, pod_image: str | None) -> tuple[str, dict]:
     kind_tok, name_tok, fields = payload
     c: dict = {"name": ck.name(name_tok, "container", "label") or name_tok[0]}
     seen: dict = {}
+    seen_resources: dict = {}
     ports = [f for f in fields if f[0] == "port"]
     _ports(ck, ports, c)
     for f in fields:
@@ -202,16 +231,18 @@ def build_container(ck: Checker, payload, pod_image: str | None) -> tuple[str, d
             if argv is not None:
                 c["args"] = argv
         elif fname == "call":
-            if "command" in seen:
-                ck.error("a container has either 'command' or 'call', not both", pos)
             c["command"] = [*CALL_PREFIX, payload_[0]]
         elif fname in ("requests", "limits"):
             res = {}
             for key, val in payload_:
+                _resource_name(ck, key)
                 q = ck.quantity(val, f"{fname} {key[0]}")
                 if key[0] in res:
                     ck.error(f"{fname} {key[0]!r} is set twice", key[1])
                 res[key[0]] = q
+            if fname in seen_resources:
+                ck.error(f"{fname} is given twice in container {c['name']!r}", pos)
+            seen_resources[fname] = pos
             c.setdefault("resources", {})[fname] = res
         elif fname == "env":
             env = c.setdefault("env", [])
@@ -228,14 +259,16 @@ def build_container(ck: Checker, payload, pod_image: str | None) -> tuple[str, d
                 ck.error(f"{payload_[0][0]} probe is given twice", pos)
             seen[payload_[0][0]] = pos
             _probe(ck, payload_, c, payload_[0])
-    if "command" in seen and "call" in seen and seen["call"] > seen["command"]:
-        ck.error("a container has either 'command' or 'call', not both", seen["call"])
+    _requests_within_limits(ck, c.get("resources") or {}, seen_resources)
+    if "command" in seen and "call" in seen:
+        ck.error("a container has either 'command' or 'call', not both",
+                 max(seen["call"], seen["command"]))
     if "image" not in c and pod_image is not None:
         c["image"] = pod_image
     return kind_tok[0], c
 
 
-def build_pod_template(ck: Checker, kind: str, fields, pod_labels: dict) -> dict:
+def build_pod_template(ck: Checker, kind: str, fields, pod_labels: dict, where: int) -> dict:
     """The ``template`` part of a workload from its pod-level fields."""
     meta: dict = {}
     if pod_labels:
@@ -258,10 +291,13 @@ def build_pod_template(ck: Checker, kind: str, fields, pod_labels: dict) -> dict
             spec.setdefault("tolerations", []).append(_toleration(ck, payload))
         elif name == "restart":
             spec["restartPolicy"] = ck.choice(payload, "restart", RESTART)
+            if kind not in ("Job", "CronJob") and spec["restartPolicy"] not in (None, "Always"):
+                ck.error(f"a {kind.lower()}'s pods always restart (Kubernetes allows only 'restart always' "
+                         "here; use a job for pods that finish)", pos)
         elif name == "termination-grace":
             spec["terminationGracePeriodSeconds"] = ck.seconds(payload, "termination-grace")
         elif name == "scheduler":
-            spec["schedulerName"] = payload[0]
+            spec["schedulerName"] = ck.name(payload, "scheduler")
         elif name == "service-account":
             spec["serviceAccountName"] = ck.name(payload, "service account")
     names: dict = {}
@@ -270,8 +306,8 @@ def build_pod_template(ck: Checker, kind: str, fields, pod_labels: dict) -> dict
             ck.error(f"container name {c['name']!r} is used twice in this pod", pos)
         names[c["name"]] = pos
     if not containers:
-        ck.error(f"a {kind} needs at least one container: add 'container NAME {{ command ... }}'",
-                 fields[0][1] if fields else -1)
+        ck.missing(f"a {kind.lower()} needs at least one container: add 'container NAME {{ command ... }}'",
+                 where)
     spec["containers"] = [c for c, _ in containers]
     if inits:
         spec["initContainers"] = [c for c, _ in inits]
@@ -285,7 +321,7 @@ def _toleration(ck: Checker, toks) -> dict:
     t: dict = {}
     it = list(toks)
     first = it.pop(0)
-    if first[0] in ("all", "*"):
+    if first[0] == "all" and first[2] != "KEY":
         t["operator"] = "Exists"
     else:
         t["key"] = first[0]
@@ -310,7 +346,7 @@ _EFFECTS = {"NoSchedule": "NoSchedule", "PreferNoSchedule": "PreferNoSchedule",
 EFFECTS = _EFFECTS
 
 
-def build_workload(ck: Checker, kind: str, name: str, fields, selector_of) -> dict:
+def build_workload(ck: Checker, kind: str, name: str, fields, selector_of, where: int) -> dict:
     """Kubernetes JSON for a workload; ``selector_of(field)`` builds a LabelSelector."""
     allowed = FIELDS[kind]
     seen: dict = {}
@@ -336,34 +372,38 @@ def build_workload(ck: Checker, kind: str, name: str, fields, selector_of) -> di
                 pod_fields.append(f)
             continue
         _workload_field(ck, kind, spec, fname, pos, payload, selector_of)
-    template = build_pod_template(ck, kind, pod_fields, pod_labels)
+    template = build_pod_template(ck, kind, pod_fields, pod_labels, where)
+    if kind == "Deployment" and spec.get("minReadySeconds") is not None \
+            and spec["minReadySeconds"] >= (spec.get("progressDeadlineSeconds") or 600):
+        ck.error("progress-deadline must be longer than min-ready (a pod must be able to become "
+                 "available before the rollout is declared stuck)", seen["min-ready"])
     metadata: dict = {"name": name}
     if pod_labels:
         metadata["labels"] = pod_labels
     if object_annotations:
         metadata["annotations"] = object_annotations
     if kind in ("Job", "CronJob"):
-        job_spec = {k: spec.pop(k) for k in list(spec) if k in _JOB_KEYS}
+        moved = _JOB_KEYS - {"suspend"} if kind == "CronJob" else _JOB_KEYS
+        job_spec = {k: spec.pop(k) for k in list(spec) if k in moved}
         job_spec["template"] = template
         if kind == "CronJob":
             spec["jobTemplate"] = {"metadata": {}, "spec": job_spec}
             if "schedule" not in spec:
-                ck.error("a cronjob needs a schedule, like schedule \"*/5 * * * *\"",
-                         fields[0][1] if fields else -1)
+                ck.missing("a cronjob needs a schedule, like schedule \"*/5 * * * *\"", where)
         else:
             spec = job_spec
     else:
         spec["template"] = template
         if "selector" not in spec:
             if not pod_labels:
-                ck.error(f"a {kind.lower()} needs labels for its pods (its selector defaults to "
-                         "them): add 'labels app=NAME'", fields[0][1] if fields else -1)
+                ck.missing(f"a {kind.lower()} needs labels for its pods (its selector defaults to "
+                         "them): add 'labels app=NAME'", where)
             spec["selector"] = {"matchLabels": pod_labels}
         else:
             sel_tok = seen["selector"]
             matcher = spec.pop("_matcher", None)
             if matcher is not None and not matcher.matches(pod_labels):
-                ck.error(f"selector does not match the pod labels "
+                ck.missing(f"selector does not match the pod labels "
                          f"({', '.join(f'{k}={v}' for k, v in pod_labels.items()) or 'none'}): "
                          f"the {kind.lower()} would never find its pods", sel_tok)
     return {"metadata": metadata, "spec": spec}
@@ -389,6 +429,10 @@ _CHOICES = {
 }
 
 
+_CRON = re.compile(r"(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|@every \S+|"
+                   r"(TZ=\S+\s+)?[\w*?,/-]+(\s+[\w*?,/-]+){4})\Z")
+
+
 def _workload_field(ck, kind, spec, fname, pos, payload, selector_of):
     if fname == "replicas":
         spec["replicas"] = ck.integer(payload, "replicas")
@@ -402,8 +446,8 @@ def _workload_field(ck, kind, spec, fname, pos, payload, selector_of):
         spec[fname] = True
     elif fname == "schedule":
         spec["schedule"] = payload[0]
-        if len(payload[0].split()) not in (5, 6) and not payload[0].startswith("@"):
-            ck.error(f"schedule {payload[0]!r} is not a cron schedule like \"*/5 * * * *\"", pos)
+        if not _CRON.match(payload[0].strip()):
+            ck.error(f"schedule {payload[0]!r} is not a cron schedule like \"*/5 * * * *\" or @hourly", pos)
     elif fname in _SETTINGS:
         key, how = _SETTINGS[fname]
         if how == "int":
@@ -432,11 +476,16 @@ def _strategy(ck, kind, spec, payload):
             ru["partition"] = ck.integer(v, "partition")
         else:
             ru[known[k[0]]] = ck.int_or_percent(v, k[0])
+            value = ru[known[k[0]]]
+            if k[0] == "max-unavailable" and isinstance(value, str) and int(value[:-1] or 0) > 100:
+                ck.error("max-unavailable must not be more than 100%", v[1])
     if ru:
         if stype != "RollingUpdate":
-            ck.error(f"{', '.join(k[0] for k, _ in options)} only apply to a rolling strategy", options[0][0][1])
+            ck.error(f"{', '.join(k[0] for k, _ in options)}: options of a rolling strategy only",
+                     options[0][0][1])
         strategy["rollingUpdate"] = ru
-    if kind == "Deployment" and ru.get("maxSurge") in (0, "0%") and ru.get("maxUnavailable") in (0, "0%"):
+    if kind != "StatefulSet" and ru.get("maxSurge", 0 if kind == "DaemonSet" else None) in (0, "0%") \
+            and ru.get("maxUnavailable") in (0, "0%"):
         ck.error("max-surge and max-unavailable cannot both be 0: the rollout could never make progress",
                  options[0][0][1])
     spec[key] = strategy

@@ -17,6 +17,10 @@ FIELD_KEYS = {"phase": "status.phase", "node": "spec.nodeName"}
 ACTIONS = {("rollout", "restart"): "RolloutRestart", ("rollout", "undo"): "RolloutUndo",
            ("scale",): "Scale", ("delete",): "Delete", ("cordon",): "Cordon",
            ("uncordon",): "Uncordon"}
+_ACTION_KINDS = {"Scale": ("Deployment", "ReplicaSet", "StatefulSet"),
+                 "RolloutRestart": ("Deployment", "StatefulSet", "DaemonSet"),
+                 "RolloutUndo": ("Deployment", "StatefulSet", "DaemonSet"),
+                 "Cordon": ("Node",), "Uncordon": ("Node",)}
 _CMP = {">", "<", ">=", "<=", "==", "!="}
 
 
@@ -101,6 +105,10 @@ def _action(ck: Checker, action) -> dict:
         ck.error(f"expected '{shape}'", pos)
         return out
     out["kind"] = _kind(ck, args[0])
+    allowed = _ACTION_KINDS.get(verb)
+    if out["kind"] and allowed and out["kind"] not in allowed:
+        ck.error(f"{' '.join(texts[:n])} applies to {' or '.join(k.lower() for k in allowed)}, "
+                 f"not {out['kind'].lower()}", args[0][1])
     out["name"] = ck.name(args[1], "target")
     if verb == "Scale":
         out["replicas"] = ck.integer(args[2], "replicas")

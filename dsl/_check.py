@@ -27,6 +27,13 @@ class Checker:
     def error(self, message: str, pos: int) -> None:
         self.errors.append(self.locator.error(message, pos))
 
+    def missing(self, message: str, pos: int) -> None:
+        """An error about something absent (or not matching something absent): after a
+        syntax error was skipped, such errors in the same statement may be false."""
+        e = self.locator.error(message, pos)
+        e.about_missing = True
+        self.errors.append(e)
+
     # -- names
     def name(self, tok, what: str, dns: str = "subdomain"):
         text = tok[0]

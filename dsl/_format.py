@@ -348,7 +348,7 @@ def _service(w: _Writer, o) -> None:
     w.open(f"service {o.name}")
     _meta_lines(w, o.metadata)
     if spec.get("selector"):
-        w.line("selector " + ", ".join(f"{k}={v}" for k, v in spec["selector"].items()))
+        w.line("selector " + ",".join(f"{k}={v}" for k, v in sorted(spec["selector"].items())))
     for p in spec.get("ports") or ():
         parts = [p["name"]] if p.get("name") else []
         parts.append(str(p.get("port")))
@@ -385,7 +385,7 @@ def _autoscale(w: _Writer, o) -> None:
 
 
 def _selector_with_fields(selector: str, field_selector: str) -> str:
-    parts = [selector] if selector else []
+    parts = [str(r) for r in _labels.parse(selector).requirements] if selector else []
     back = {v: k for k, v in FIELD_KEYS.items()}
     for f in filter(None, (field_selector or "").split(",")):
         op = "!=" if "!=" in f else "="

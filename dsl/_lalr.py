@@ -25,7 +25,7 @@ from lark.parsers.lalr_analysis import Shift
 __all__ = ["Driver", "ParseFailure", "END"]
 
 END = "$END"
-_SKIP = r"(?:\s+|#[^\n]*)*"
+_SKIP = r"(?:\s+|#[^\n]*)*+"   # possessive: never back into a comment
 
 
 class ParseFailure(Exception):
@@ -188,11 +188,12 @@ class Driver:
 
     # -- running
     def parse(self, text: str, on_error: Callable[[ParseFailure, list], bool] | None = None,
-              skip: Callable[[tuple], bool] | None = None):
+              skip: Callable[[tuple], bool] | None = None, starts: list | None = None):
         """Parse ``text``; ``on_error(failure, stack)`` may return True to drop the token and go on.
 
         After an error was forgiven, ``skip(token)`` is asked about every token
         (True drops it), so the caller can skip the rest of a bad construct.
+        ``starts``, when given, receives the position of each top-level statement.
         """
         forgiven = False
         braces: list = []
@@ -238,6 +239,8 @@ class Driver:
                         break
                     raise failure
                 if act[0]:
+                    if starts is not None and len(stack) <= 2:
+                        starts.append(token[1])
                     stack.append(act[1])
                     values.append(token)
                     if typ == "LBRACE":

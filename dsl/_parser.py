@@ -8,6 +8,7 @@ their block) so that every error of the file is reported together.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import gc
 import functools
@@ -97,6 +98,8 @@ def syntax_message(d: Driver, f: ParseFailure, locator: Locator | None = None) -
     expected = d.acceptable(f.stack)
     keywords = sorted(d.literals[n] for n in expected if n in d.keywords)
     context = next((where for key, where in _CONTEXTS if key in expected), None)
+    if tok[0] == "and" and "COMMA" in expected:
+        return "expected ',' between requirements, found 'and' ('and' joins requirements only after 'where')"
     if keywords and context and (tok[2] in ("WORD", "KEY") or tok[2] in d.keywords):
         word = tok[0].split("=")[0]
         if context == "a workload" and f.braces and locator is not None:
@@ -113,8 +116,7 @@ def syntax_message(d: Driver, f: ParseFailure, locator: Locator | None = None) -
         return (f"unknown {what} {word!r} in {context}{hint}; expected one of: "
                 f"{', '.join(keywords)}" + (", or '}'" if "RBRACE" in expected else ""))
     if tok[2] == END and "RBRACE" in expected and f.braces and locator is not None:
-        line, _ = locator.position(f.braces[-1])
-        return f"the file ends inside a block: a '}}' is missing (the '{{' on line {line} is never closed)"
+        return "this '{' is never closed: the file ends inside its block (a '}' is missing)"
     prev = f.history[-1][0] if f.history else None
     if prev == "=":
         last_kw = next((t[0] for t in reversed(f.history) if t[2] in d.keywords), None)
@@ -192,17 +194,31 @@ def _parse(text: str, path: str | None) -> tuple:
     locator = Locator(text, path)
     recovery = _Recovery(d, locator)
     try:
-        statements = d.parse(text, on_error=recovery, skip=recovery.skipping)
+        starts: list = []
+        statements = d.parse(text, on_error=recovery, skip=recovery.skipping, starts=starts)
     except ParseFailure as f:
-        if not recovery.errors or recovery.errors[-1].column != locator.position(f.token[1])[1] \
-                or recovery.errors[-1].line != locator.position(f.token[1])[0]:
-            recovery.errors.append(locator.error(syntax_message(d, f, locator), f.token[1], DslSyntaxError))
+        where = f.token[1]
+        if f.token[2] == END and f.braces:
+            where = f.braces[-1]
+        if not recovery.errors or (recovery.errors[-1].line, recovery.errors[-1].column) \
+                != locator.position(f.token[1]):
+            recovery.errors.append(locator.error(syntax_message(d, f, locator), where, DslSyntaxError))
         raise DslErrors(recovery.errors) if len(recovery.errors) > 1 else recovery.errors[0] from None
     objects, errors = build(statements, locator)
+    if recovery.errors:
+        # a statement with a syntax error was only partly read: its other errors may be false
+        broken = {_statement_of(starts, locator, e) for e in recovery.errors}
+        errors = [e for e in errors if not getattr(e, "about_missing", False)
+                  or _statement_of(starts, locator, e) not in broken]
     errors = recovery.errors + errors
     if errors:
         raise (DslErrors(errors) if len(errors) > 1 else errors[0]) from None
     return tuple(_model_object(kind, data) for kind, data in objects)
+
+
+def _statement_of(starts: list, locator: Locator, error: DslError) -> int:
+    starts_lines = [locator.position(p) for p in starts]
+    return bisect.bisect_right(starts_lines, (error.line, error.column)) - 1
 
 
 def _model_object(kind: str, data: dict):

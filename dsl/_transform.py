@@ -8,18 +8,36 @@ strings unescaped. The meaning of each field is checked in ``_build``.
 
 from __future__ import annotations
 
-import json
+import re
 import shlex
 
 __all__ = ["CALLBACKS", "unquote"]
 
 
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.S)
+
+
+def _escape(m):
+    e = m.group(1)
+    if len(e) == 5:
+        return chr(int(e[1:], 16))
+    return _ESCAPES.get(e, m.group(0))   # an unknown escape stays as written
+
+
 def unquote(text: str) -> str:
-    """The text of a double-quoted string literal, escapes resolved (JSON rules)."""
-    try:
-        return json.loads(text)
-    except ValueError:  # an escape JSON does not know, like \q: keep it literally
-        return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    r"""The text of a double-quoted string literal: JSON's escapes; others kept as written.
+
+    >>> unquote('"tab\\there \\u00e9 \\q"')
+    'tab\there é \\q'
+    """
+    body = text[1:-1]
+    if "\\" not in body:
+        return body
+    out = _ESCAPE.sub(_escape, body)
+    if "\\u" in body:   # join UTF-16 surrogate pairs (JSON's way to write U+10000 and up)
+        out = out.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return out
 
 
 def _value(c):

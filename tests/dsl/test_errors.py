@@ -36,12 +36,12 @@ def test_unknown_fields_are_reported_with_a_suggestion_and_all_together():
                  "  replicas -1\n}\n")
     msgs = [(x.line, x.message) for x in e.errors]
     assert isinstance(e, dsl.DslErrors)
-    assert msgs[0][0] == 1 and "needs at least one container" in msgs[0][1]
-    assert msgs[1][0] == 2 and msgs[1][1].startswith("unknown field 'replica' in a deployment "
+    assert msgs[0][0] == 2 and msgs[0][1].startswith("unknown field 'replica' in a deployment "
                                                       "(did you mean 'replicas'?)")
-    assert msgs[2][0] == 4 and "(did you mean 'container'?)" in msgs[2][1]
-    assert msgs[3] == (5, "replicas must be 0 or more, got -1")
-    assert e.render().endswith("4 errors")
+    assert msgs[1][0] == 4 and "(did you mean 'container'?)" in msgs[1][1]
+    assert msgs[2] == (5, "replicas must be 0 or more, got -1")
+    # the skipped container does not make a false "needs at least one container" error
+    assert e.render().endswith("3 errors")
 
 
 def test_semantic_errors_are_collected_together():
@@ -71,7 +71,7 @@ autoscale web {{ min 5 max 2 }}
 
 @pytest.mark.parametrize("text, message", [
     ("deployment web {\n  replicas 3\n  labels app=web\n  container main { command x }\n",
-     "the file ends inside a block: a '}' is missing (the '{' on line 1 is never closed)"),
+     "this '{' is never closed: the file ends inside its block (a '}' is missing)"),
     ("deploymnet web { }",
      "unknown statement 'deploymnet' in the file (did you mean 'deployment'?); expected one of: "
      "autoscale, cronjob, daemonset, deployment, in, job, namespace, nodes, policy, replicaset, rule, "
@@ -115,3 +115,57 @@ def test_errors_are_value_errors_and_never_lark_exceptions():
         assert not isinstance(e.value, lark.exceptions.LarkError)
         assert isinstance(e.value, ValueError)
         assert e.value.__cause__ is None or not isinstance(e.value.__cause__, lark.exceptions.LarkError)
+
+
+C = "container c { command x }"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("deployment w { labels a=b restart never " + C + " }",
+     "a deployment's pods always restart (Kubernetes allows only 'restart always' here"),
+    ("deployment w { labels a=b container c { command x\n requests cpu=2\n limits cpu=1 } }",
+     "requests cpu (2) must be no more than limits cpu (1)"),
+    ("daemonset d { labels a=b strategy rolling max-surge=0 max-unavailable=0 " + C + " }",
+     "max-surge and max-unavailable cannot both be 0"),
+    ("deployment w { labels a=b strategy rolling max-unavailable=150% " + C + " }",
+     "max-unavailable must not be more than 100%"),
+    ("deployment w { labels a=b min-ready 10m progress-deadline 5m " + C + " }",
+     "progress-deadline must be longer than min-ready"),
+    ("service web { port a 80\n port a 81 }", "port name 'a' is used twice in service 'web'"),
+    ("service web { port 80\n port 80 }", "port 80/TCP is given twice in service 'web'"),
+    ("deployment w { labels a=b container c { command x\n port http 80\n port http 81 } }",
+     "port name 'http' is used twice in this container"),
+    ("service web { port HTTP_X 80 }", "invalid service port name 'HTTP_X'"),
+    ("service web { port 80 -> Bad_Name }", "invalid target port name 'Bad_Name'"),
+    ("service web { port 80 type node-port type headless }", "type is given twice"),
+    ("nodes n { taint a=b:NoSchedule taint a=c:NoSchedule }", "a taint with the same key and effect is given twice"),
+    ("nodes n { capacity cpu=1\n capacity cpu=2 }", "capacity is given twice"),
+    ("nodes n { capacity cpu=1 cpu=2 }", "capacity 'cpu' is set twice"),
+    ('cronjob c { schedule "@bogus" ' + C + " }", "schedule '@bogus' is not a cron schedule"),
+    ('deployment w { labels a=b scheduler "My Sched" ' + C + " }", "invalid scheduler name 'My Sched'"),
+    ('deployment w { labels a=b container c { command x\n requests "bad key"=1 } }', "invalid resource name 'bad key'"),
+    ("rule r { when count pods() > 1 then cordon deployment web }", "cordon applies to node, not deployment"),
+    ("rule r { when count pods() > 1 then scale node n1 3 }",
+     "scale applies to deployment or replicaset or statefulset, not node"),
+    ("deployment w { labels a=b container c { command x\n liveness tcp 8080 on 9090 } }",
+     "a tcp probe names its port once"),
+    ("deployment w { labels a=b container c { command [] } }", "command needs at least one word"),
+    ("deployment w { labels a=b container c { call a:b\n command x } }",
+     "a container has either 'command' or 'call', not both"),
+    ("deployment w { labels a=b selector a=b and c=d " + C + " }",
+     "expected ',' between requirements, found 'and'"),
+])
+def test_kubernetes_checks(text, message):
+    e = error_of(text)
+    found = [x.message for x in e.errors]
+    assert sum(m.startswith(message) for m in found) == 1, found
+
+
+def test_a_selector_error_reports_no_false_errors_from_the_skipped_part():
+    e = error_of("deployment w { labels a=b selector a=b and c=d container c { command x } }")
+    assert [(x.line, x.column) for x in e.errors] == [(1, 40)]
+
+
+def test_missing_brace_points_at_the_open_brace():
+    e = error_of("service a { port 80 }\ndeployment web {\n  replicas 3\n")
+    assert (e.line, e.column) == (2, 16)

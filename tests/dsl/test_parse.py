@@ -84,7 +84,7 @@ def test_deployment_settings(line, key, value):
      [{"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
        "tolerationSeconds": 30}]),
     ("tolerate all", "tolerations", [{"operator": "Exists"}]),
-    ("restart on-failure", "restartPolicy", "OnFailure"),
+    ("restart always", "restartPolicy", "Always"),
     ("termination-grace 1m", "terminationGracePeriodSeconds", 60),
     ("scheduler my-scheduler", "schedulerName", "my-scheduler"),
 ])
@@ -231,3 +231,23 @@ def test_parse_file_names_the_file_in_errors(tmp_path):
     with pytest.raises(dsl.DslError) as e:
         dsl.parse_file(p)
     assert e.value.path == str(p) and str(p) in e.value.render()
+
+
+@pytest.mark.parametrize("text", ["namespace shop\n# the end", "# only a comment\n", "namespace a # c"])
+def test_comments_anywhere_even_at_the_end(text):
+    dsl.parse(text)
+
+
+def test_cronjob_suspend_suspends_the_cronjob():
+    s = spec('cronjob c { schedule "@hourly" suspend container m { command x } }')
+    assert s["suspend"] is True and s["jobTemplate"]["spec"]["suspend"] is False
+
+
+def test_unknown_escapes_stay_as_written_and_the_others_still_work():
+    d = one('deployment w { labels a=b annotations x="a\\q\\n" container c { command x } }')
+    assert d.metadata.annotations["x"] == "a\\q\n"
+
+
+def test_spaces_around_equals_in_assignments():
+    d = one("deployment w { labels app = web container c { command x } }")
+    assert dict(d.metadata.labels) == {"app": "web"}
