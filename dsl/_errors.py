@@ -71,9 +71,14 @@ class DslErrors(DslError):
     def errors(self) -> list[DslError]:
         return list(self._errors)
 
+    SHOWN = 50
+
     def render(self) -> str:
+        """Every error (the first 50 of a very long list), then how many there are."""
         n = len(self._errors)
-        body = "\n".join(e.render() for e in self._errors)
+        body = "\n".join(e.render() for e in self._errors[: self.SHOWN])
+        if n > self.SHOWN:
+            body += f"\n... and {n - self.SHOWN} more"
         return body + (f"\n{n} errors" if n > 1 else "")
 
 

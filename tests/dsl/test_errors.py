@@ -169,3 +169,12 @@ def test_a_selector_error_reports_no_false_errors_from_the_skipped_part():
 def test_missing_brace_points_at_the_open_brace():
     e = error_of("service a { port 80 }\ndeployment web {\n  replicas 3\n")
     assert (e.line, e.column) == (2, 16)
+
+
+def test_a_very_long_list_of_errors_shows_the_first_50_and_the_count():
+    text = "".join(f"service s{i} {{ port 80 }}\nservice s{i} {{ port 81 }}\n" for i in range(60))
+    e = error_of(text)
+    rendered = e.render()
+    assert len(e.errors) == 60
+    assert rendered.endswith("... and 10 more\n60 errors")
+    assert rendered.count("is defined twice") == 50
