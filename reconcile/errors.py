@@ -1,0 +1,44 @@
+"""The core's errors: one root, named by what the caller does next.
+
+>>> issubclass(Conflict, ReconcileError), issubclass(NotFound, KeyError)
+(True, True)
+"""
+
+from __future__ import annotations
+
+__all__ = ["ReconcileError", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid", "Forbidden"]
+
+
+class ReconcileError(Exception):
+    """Root of the control plane's errors."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(ReconcileError, KeyError):
+    """No such object: create it, or stop looking."""
+
+
+class AlreadyExists(ReconcileError):
+    """An object of that kind and name exists: update it instead."""
+
+
+class Conflict(ReconcileError):
+    """The object changed since it was read (stale resourceVersion): read it again and retry."""
+
+
+class Gone(ReconcileError):
+    """The watch's start revision is older than the kept history: list again, then watch."""
+
+
+class Invalid(ReconcileError, ValueError):
+    """The object breaks a rule of its kind: fix the object."""
+
+
+class Forbidden(ReconcileError):
+    """An admission policy denied the write: change the object or the policy."""

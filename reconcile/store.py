@@ -1,0 +1,309 @@
+"""The store: what etcd and the API server do, over immutable snapshots.
+
+Every write goes through :class:`Store`: admission (validation, then
+policies), optimistic concurrency (a stale ``resourceVersion`` is a
+:class:`~reconcile.errors.Conflict`), a new global revision, a watch event,
+and (with a durable backend) a commit to disk. Writes inside
+``with store.batch():`` commit together, or not at all.
+
+>>> from reconcile.model import Namespace
+>>> s = Store(clock=lambda: 100.0)
+>>> ns = s.create(Namespace.new("shop"))
+>>> ns.metadata.resourceVersion, ns.metadata.generation, s.revision
+('1', 1, 1)
+>>> s.update(ns.set(metadata=ns.metadata.set(resourceVersion="0")))
+Traceback (most recent call last):
+  ...
+reconcile.errors.Conflict: Namespace shop: the object has been modified (resourceVersion 0, now 1); read it again and retry
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping
+
+from pyrsistent import pvector
+
+from reconcile import admission as _admission
+from reconcile.errors import AlreadyExists, Conflict, Gone, NotFound
+from reconcile.model import KINDS, KObject, freeze, thaw
+from reconcile.snapshot import EMPTY, Snapshot
+
+__all__ = ["Store", "Event", "ADDED", "MODIFIED", "DELETED"]
+
+ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A watch event: what happened to which object at which revision."""
+
+    revision: int
+    type: str
+    object: KObject
+
+    @property
+    def key(self) -> tuple:
+        return self.object.key
+
+
+class Store:
+    """The cluster's state and the only way to change it.
+
+    ``clock`` gives the time in seconds (a real or a virtual clock);
+    ``backend`` persists commits (see :mod:`reconcile.durable`; ``None``
+    keeps everything in memory); ``history`` is how many watch events are
+    kept for watchers that fall behind.
+    """
+
+    def __init__(self, clock: Callable[[], float], backend=None, history: int = 100_000,
+                 uid_seed: int = 0, policies: bool = True):
+        self.clock = clock
+        self.backend = backend
+        self._snapshot: Snapshot = EMPTY
+        self._history: collections.deque = collections.deque(maxlen=history)
+        self._lock = threading.RLock()
+        self._batch_depth = 0
+        self._pending: list[Event] = []
+        self._listeners: list[Callable[[Event], None]] = []
+        self._uid_seed = uid_seed
+        self._policies = policies
+        if backend is not None:
+            revision, objects = backend.load()
+            ev = EMPTY.evolver()
+            for obj in objects:
+                ev.put(obj, None)
+            self._snapshot = ev.persistent(revision)
+
+    # -- reading
+    @property
+    def revision(self) -> int:
+        return self._snapshot.revision
+
+    def snapshot(self) -> Snapshot:
+        """The current state: an immutable value (O(1))."""
+        return self._snapshot
+
+    def get(self, kind: str, name: str, namespace: str | None = "default") -> KObject:
+        obj = self._snapshot.get(kind, name, _ns(kind, namespace))
+        if obj is None:
+            raise NotFound(f"{kind} {_show(_ns(kind, namespace), name)} not found")
+        return obj
+
+    def list(self, kind: str, namespace: str | None = None, selector=None, field_selector=None) -> list[KObject]:
+        return self._snapshot.list(kind, namespace, selector, field_selector)
+
+    def watch(self, since: int) -> list[Event]:
+        """Events after revision ``since``, in order; :class:`Gone` if they are no longer kept."""
+        with self._lock:
+            if since >= self.revision:
+                return []
+            oldest = self._history[0].revision if self._history else self.revision + 1
+            if since + 1 < oldest:
+                raise Gone(f"too old resource version: {since} (the oldest kept is {oldest - 1}); "
+                           "list again and watch from the list's revision")
+            return [e for e in self._history if e.revision > since]
+
+    def add_listener(self, fn: Callable[[Event], None]) -> None:
+        """Call ``fn(event)`` for every committed event (the engine wakes controllers this way)."""
+        self._listeners.append(fn)
+
+    # -- writing
+    @contextlib.contextmanager
+    def batch(self) -> Iterator["Store"]:
+        """Writes inside commit together: all of them, or (on an exception) none."""
+        with self._lock:
+            before = (self._snapshot, len(self._pending))
+            self._batch_depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._batch_depth -= 1
+                self._snapshot = before[0]
+                del self._pending[before[1]:]
+                raise
+            self._batch_depth -= 1
+            if self._batch_depth == 0:
+                try:
+                    self._commit()
+                except BaseException:
+                    self._snapshot = before[0]
+                    raise
+
+    def create(self, obj: KObject) -> KObject:
+        with self._lock:
+            ns = obj.metadata.namespace
+            old = self._snapshot.get(obj.kind, obj.metadata.name, ns)
+            if old is not None:
+                raise AlreadyExists(f"{obj.kind} {_show(ns, obj.metadata.name)} already exists")
+            _admission.admit(obj, None, self._snapshot, self._policies)
+            revision = self.revision + 1
+            meta = obj.metadata.set(
+                uid=obj.metadata.uid or str(uuid.UUID(int=(self._uid_seed << 64) | revision)),
+                resourceVersion=str(revision), generation=1,
+                creationTimestamp=self.clock(), deletionTimestamp=None)
+            new = obj.set(metadata=meta)
+            self._apply(revision, ADDED, new, None)
+            return new
+
+    def update(self, obj: KObject) -> KObject:
+        """Write an object's metadata and spec (its status is kept: see :meth:`update_status`)."""
+        return self._update(obj, status=False)
+
+    def update_status(self, obj: KObject) -> KObject:
+        """Write an object's status only (its spec and metadata are kept)."""
+        return self._update(obj, status=True)
+
+    def _update(self, obj: KObject, status: bool) -> KObject:
+        with self._lock:
+            ns = obj.metadata.namespace
+            old = self._snapshot.get(obj.kind, obj.metadata.name, ns)
+            if old is None:
+                raise NotFound(f"{obj.kind} {_show(ns, obj.metadata.name)} not found")
+            rv = obj.metadata.resourceVersion
+            if rv and rv != old.metadata.resourceVersion:
+                raise Conflict(f"{obj.kind} {_show(ns, obj.metadata.name)}: the object has been modified "
+                               f"(resourceVersion {rv}, now {old.metadata.resourceVersion}); "
+                               "read it again and retry")
+            if status:
+                if obj.status == old.status:
+                    return old
+                new = old.set(status=obj.status)
+            else:
+                if obj.spec == old.spec and obj.metadata.labels == old.metadata.labels \
+                        and obj.metadata.annotations == old.metadata.annotations \
+                        and obj.metadata.ownerReferences == old.metadata.ownerReferences \
+                        and obj.metadata.finalizers == old.metadata.finalizers:
+                    return old  # nothing changed: no new revision (as Kubernetes does)
+                generation = old.metadata.generation + (obj.spec != old.spec)
+                meta = obj.metadata.set(uid=old.metadata.uid, creationTimestamp=old.metadata.creationTimestamp,
+                                        deletionTimestamp=old.metadata.deletionTimestamp,
+                                        generation=generation)
+                new = obj.set(metadata=meta, status=old.status)
+                _admission.admit(new, old, self._snapshot, self._policies)
+            revision = self.revision + 1
+            new = new.set(metadata=new.metadata.set(resourceVersion=str(revision)))
+            if new.metadata.deletionTimestamp is not None and not new.metadata.finalizers:
+                self._apply(revision, DELETED, new, old)   # the last finalizer is gone
+            else:
+                self._apply(revision, MODIFIED, new, old)
+            return new
+
+    def patch(self, kind: str, name: str, namespace: str | None = "default", patch: Mapping | None = None,
+              *, status: bool = False, resource_version: str | None = None) -> KObject:
+        """Apply a JSON merge patch (RFC 7386) to metadata labels/annotations and spec (or status)."""
+        with self._lock:
+            old = self.get(kind, name, namespace)
+            patch = dict(patch or {})
+            meta = old.metadata
+            if resource_version:
+                meta = meta.set(resourceVersion=resource_version)
+            pm = patch.pop("metadata", None) or {}
+            for field in ("labels", "annotations"):
+                if field in pm:
+                    meta = meta.set(**{field: freeze(_merge(thaw(getattr(meta, field)), pm[field]) or {})})
+            part = "status" if status else "spec"
+            changed = old.set(metadata=meta)
+            if part in patch:
+                changed = changed.set(**{part: freeze(_merge(thaw(getattr(old, part)), patch.pop(part)) or {})})
+            if patch:
+                raise ValueError(f"a patch changes metadata and {part} only, not {', '.join(sorted(patch))}")
+            return self._update(changed, status=status)
+
+    def delete(self, kind: str, name: str, namespace: str | None = "default", *,
+               propagation: str = "Background", resource_version: str | None = None) -> KObject:
+        """Delete an object: at once, or (with finalizers) mark it with a deletionTimestamp.
+
+        ``propagation``: ``Background`` (the garbage collector deletes the
+        dependents), ``Orphan`` (dependents lose their owner reference and
+        stay), ``Foreground`` (the owner waits for its dependents).
+        """
+        with self._lock:
+            ns = _ns(kind, namespace)
+            old = self.get(kind, name, ns)
+            if resource_version and resource_version != old.metadata.resourceVersion:
+                raise Conflict(f"{kind} {_show(ns, name)}: the object has been modified "
+                               f"(resourceVersion {resource_version}, now {old.metadata.resourceVersion})")
+            finalizers = old.metadata.finalizers
+            if propagation == "Foreground" and "foregroundDeletion" not in finalizers \
+                    and self._snapshot.by_owner.get(old.metadata.uid):
+                finalizers = finalizers.append("foregroundDeletion")
+            revision = self.revision + 1
+            if finalizers:
+                if old.metadata.deletionTimestamp is not None and finalizers == old.metadata.finalizers:
+                    return old
+                meta = old.metadata.set(deletionTimestamp=old.metadata.deletionTimestamp or self.clock(),
+                                        finalizers=finalizers, resourceVersion=str(revision))
+                new = old.set(metadata=meta)
+                self._apply(revision, MODIFIED, new, old)
+                return new
+            if propagation == "Orphan":
+                self._orphan_dependents(old.metadata.uid)
+                revision = self.revision + 1
+            gone = old.set(metadata=old.metadata.set(resourceVersion=str(revision),
+                                                     deletionTimestamp=old.metadata.deletionTimestamp or self.clock()))
+            self._apply(revision, DELETED, gone, old)
+            return gone
+
+    def _orphan_dependents(self, uid: str) -> None:
+        for dep in self._snapshot.owned_by(uid):
+            owners = pvector(o for o in dep.metadata.ownerReferences if o.uid != uid)
+            self._update(dep.set(metadata=dep.metadata.set(ownerReferences=owners, resourceVersion="")), False)
+
+    # -- internals
+    def _apply(self, revision: int, type_: str, new: KObject, old: KObject | None) -> None:
+        previous = self._snapshot
+        ev = previous.evolver()
+        if type_ == DELETED:
+            ev.remove(old)
+        else:
+            ev.put(new, old)
+        self._snapshot = ev.persistent(revision)
+        self._pending.append(Event(revision, type_, new))
+        if self._batch_depth == 0:
+            try:
+                self._commit()
+            except BaseException:
+                self._snapshot = previous   # not durable, so not done
+                raise
+
+    def _commit(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        if self.backend is not None:
+            self.backend.commit(self.revision, pending)
+        self._history.extend(pending)
+        for event in pending:
+            for fn in self._listeners:
+                fn(event)
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+
+
+def _merge(target, patch):
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, Mapping):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = _merge(out.get(k), v)
+    return out
+
+
+def _ns(kind: str, namespace: str | None) -> str | None:
+    cls = KINDS.get(kind)
+    return namespace if cls is None or cls.NAMESPACED else None
+
+
+def _show(ns: str | None, name: str) -> str:
+    return f"{ns}/{name}" if ns else name
