@@ -145,6 +145,7 @@ class Snapshot:
                 if o is not None]
 
     def pods_on_node(self, node: str) -> list[KObject]:
+        """Pods bound to ``node``, by namespace and name; ``""`` gives the unbound pods."""
         table = self.objects.get("Pod", _NO_MAP)
         return [table[k] for k in sorted(self.by_node.get(node, _NO_SET), key=_sort_key) if k in table]
 
@@ -227,14 +228,13 @@ class SnapshotEvolver:
                 self._set_remove(self._by_owner, o.uid, full)
             for o in meta.ownerReferences:
                 self._set_add(self._by_owner, o.uid, full)
-        if kind == "Pod":
-            old_node = old.spec.get("nodeName") if old is not None else None
-            node = obj.spec.get("nodeName")
+        if kind == "Pod":   # unbound pods are indexed under "" (the scheduler's queue)
+            old_node = (old.spec.get("nodeName") or "") if old is not None else None
+            node = obj.spec.get("nodeName") or ""
             if node != old_node:
-                if old_node:
+                if old_node is not None:
                     self._set_remove(self._by_node, old_node, key)
-                if node:
-                    self._set_add(self._by_node, node, key)
+                self._set_add(self._by_node, node, key)
         if meta.uid and (old is None or old.metadata.uid != meta.uid):
             self._by_uid[meta.uid] = full
 
@@ -249,8 +249,8 @@ class SnapshotEvolver:
             self._set_remove(self._by_label, (kind, k, v), key)
         for o in meta.ownerReferences:
             self._set_remove(self._by_owner, o.uid, (kind, meta.namespace, meta.name))
-        if kind == "Pod" and old.spec.get("nodeName"):
-            self._set_remove(self._by_node, old.spec["nodeName"], key)
+        if kind == "Pod":
+            self._set_remove(self._by_node, old.spec.get("nodeName") or "", key)
         if meta.uid and meta.uid in self._by_uid:
             del self._by_uid[meta.uid]
 

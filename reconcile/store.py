@@ -45,6 +45,7 @@ class Event:
     revision: int
     type: str
     object: KObject
+    old: KObject | None = None      # the object before this change (None when ADDED)
 
     @property
     def key(self) -> tuple:
@@ -263,7 +264,7 @@ class Store:
         else:
             ev.put(new, old)
         self._snapshot = ev.persistent(revision)
-        self._pending.append(Event(revision, type_, new))
+        self._pending.append(Event(revision, type_, new, old))
         if self._batch_depth == 0:
             try:
                 self._commit()

@@ -1,0 +1,122 @@
+"""The ReplicaSet controller: keep ``replicas`` pods matching the selector.
+
+Kubernetes semantics (``pkg/controller/replicaset``): orphans that match the
+selector are adopted, owned pods that stop matching are released, missing
+pods are created from the template (at most ``burst`` per pass), extra pods
+are deleted in Kubernetes' order (see :func:`deletion_order`), and the
+status counts replicas, ready, available and fully labeled pods.
+"""
+
+from __future__ import annotations
+
+from pyrsistent import pmap
+
+from reconcile.actions import Create, Delete, Result, Update, UpdateStatus
+from reconcile.controllers._common import (
+    controller_of, is_active, is_controlled_by, is_ready, pod_name, with_owner, without_owner,
+    workload_selector,
+)
+from reconcile.engine import Rule
+from reconcile.model import pod_from_template
+
+__all__ = ["reconcile_replicaset", "RULE", "deletion_order", "owned_pods"]
+
+BURST = 500   # Kubernetes creates at most 500 pods of one ReplicaSet per sync
+
+
+def deletion_order(pods, now: float):
+    """Pods in the order Kubernetes deletes them when scaling down (ActivePods' Less)."""
+    from reconcile import pods as _pods
+    return sorted(pods, key=lambda p: _pods.pod_deletion_key(p, now))
+
+
+def owned_pods(snapshot, rs):
+    """(active pods controlled by ``rs``, pods to adopt, pods to release)."""
+    ns = rs.metadata.namespace
+    selector = workload_selector(rs)
+    uid = rs.metadata.uid
+    owned, adopt, release = [], [], []
+    for p in snapshot.owned_by(uid):
+        if p.kind == "Pod" and is_controlled_by(p, rs) and not selector.matches(p.metadata.labels):
+            release.append(p)
+    if not selector.is_empty():
+        for p in snapshot.list("Pod", ns, selector):
+            if p.metadata.deletionTimestamp is not None:
+                continue
+            ctl = controller_of(p)
+            if ctl is None:
+                adopt.append(p)
+            elif ctl.uid == uid and is_active(p):
+                owned.append(p)
+    return owned, adopt, release
+
+
+def _available(pod, min_ready: int, now: float) -> bool:
+    if not is_ready(pod):
+        return False
+    if not min_ready:
+        return True
+    for c in pod.status.get("conditions") or ():
+        if c.get("type") == "Ready":
+            t = c.get("lastTransitionTime")
+            return isinstance(t, (int, float)) and t + min_ready <= now
+    return False
+
+
+def reconcile_replicaset(snapshot, key, now: float) -> Result:
+    _, ns, name = key
+    rs = snapshot.get("ReplicaSet", name, ns)
+    if rs is None or rs.metadata.deletionTimestamp is not None:
+        return Result()
+    owned, adopt, release = owned_pods(snapshot, rs)
+    actions: list = []
+    for p in release:
+        actions.append(Update(without_owner(p, rs.metadata.uid)))
+    for p in adopt:
+        actions.append(Update(with_owner(p, rs)))
+        if is_active(p):
+            owned.append(p)
+    want = rs.spec.get("replicas", 1)
+    diff = len(owned) - want
+    if diff < 0:
+        template = rs.spec.get("template") or pmap()
+        taken = {p.name for p in snapshot.list("Pod", ns)} if -diff > 0 else set()
+        i = 0
+        for _ in range(min(-diff, BURST)):
+            while pod_name(rs, i) in taken:
+                i += 1
+            name_i = pod_name(rs, i)
+            taken.add(name_i)
+            actions.append(Create(pod_from_template(template, name_i, ns, owner=rs)))
+    elif diff > 0:
+        for p in deletion_order(owned, now)[:diff]:
+            actions.append(Delete("Pod", p.name, ns))
+    min_ready = rs.spec.get("minReadySeconds") or 0
+    selector_labels = dict((rs.spec.get("template") or {}).get("metadata", {}).get("labels") or {})
+    ready = sum(1 for p in owned if is_ready(p))
+    available = sum(1 for p in owned if _available(p, min_ready, now))
+    labeled = sum(1 for p in owned if all(p.metadata.labels.get(k) == v for k, v in selector_labels.items()))
+    status = {"replicas": len(owned), "fullyLabeledReplicas": labeled, "readyReplicas": ready,
+              "availableReplicas": available, "observedGeneration": rs.metadata.generation}
+    new_status = rs.status.update(status)
+    if new_status != rs.status:
+        actions.append(UpdateStatus(rs.set(status=new_status)))
+    requeue = None
+    if min_ready and ready > available:
+        requeue = float(min_ready)   # look again when the ready pods become available
+    return Result(tuple(actions), requeue)
+
+
+def orphans_wake_matching(kind: str):
+    """A watch: a pod without a controller wakes the ``kind`` objects whose selector matches it."""
+    def keys(event, snapshot):
+        pod = event.object
+        if controller_of(pod) is not None or pod.metadata.deletionTimestamp is not None:
+            return []
+        return [o.key for o in snapshot.list(kind, pod.metadata.namespace)
+                if workload_selector(o).matches(pod.metadata.labels)]
+    return keys
+
+
+RULE = Rule("replicaset-controller", reconcile_replicaset, primary="ReplicaSet", owns=("Pod",),
+            watches={"Pod": orphans_wake_matching("ReplicaSet")}, priority=20)
