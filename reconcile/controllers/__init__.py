@@ -13,8 +13,8 @@ __all__ = ["default_rules"]
 
 def default_rules(node_grace: float = 40.0, eviction_timeout: float = 300.0, schedulers=None) -> tuple[Rule, ...]:
     """Every built-in controller, with the node lifecycle periods given."""
-    from reconcile.controllers import endpoints, gc, nodelifecycle, replicaset, scheduling
-    rules = [replicaset.RULE, endpoints.RULE, *gc.RULES,
+    from reconcile.controllers import deployment, endpoints, gc, nodelifecycle, replicaset, scheduling
+    rules = [deployment.RULE, replicaset.RULE, endpoints.RULE, *gc.RULES,
              *nodelifecycle.rules(grace=node_grace, eviction=eviction_timeout),
              scheduling.scheduling_rule(schedulers)]
     return tuple(rules)

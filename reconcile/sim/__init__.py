@@ -213,6 +213,21 @@ class SimCluster:
                                    else node.spec.discard("unschedulable")))
         self.engine.run()
 
+    def rollout_restart(self, name: str, namespace: str = "default") -> None:
+        """``kubectl rollout restart``: the same pods again, by a rolling update."""
+        from reconcile.controllers.deployment import restart_template
+        d = self.store.get("Deployment", name, namespace)
+        self.store.update(d.set(spec=d.spec.set("template", restart_template(d, self.clock.now))))
+        self.engine.run()
+
+    def rollout_undo(self, name: str, revision: int | None = None, namespace: str = "default") -> None:
+        """``kubectl rollout undo [--to-revision N]``: back to an earlier pod template."""
+        from reconcile.controllers.deployment import rollback_template
+        d = self.store.get("Deployment", name, namespace)
+        template = rollback_template(self.store.snapshot(), d, revision)
+        self.store.update(d.set(spec=d.spec.set("template", template)))
+        self.engine.run()
+
     def scale(self, kind: str, name: str, replicas: int, namespace: str = "default") -> None:
         obj = self.store.get(kind, name, namespace)
         self.store.update(obj.set(spec=obj.spec.set("replicas", replicas)))
