@@ -1,0 +1,125 @@
+"""The engine: rules to a fixpoint, waking by kind and owner, back-off, requeue, oscillation."""
+
+import pytest
+from pyrsistent import pmap
+
+from reconcile.actions import Create, Result, Update
+from reconcile.engine import Engine, Oscillation, Rule, RuleError
+from reconcile.model import Namespace, ReplicaSet
+from reconcile.store import Store
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def make(*rules, max_firings=1000):
+    clock = Clock()
+    store = Store(clock=clock)
+    return store, Engine(store, rules, clock=clock, max_firings=max_firings), clock
+
+
+def label_rule(snapshot, key, now):
+    """Give every namespace the label seen=yes."""
+    ns = snapshot.get_key(key)
+    if ns is None or ns.metadata.labels.get("seen") == "yes":
+        return Result()
+    return Result((Update(ns.set(metadata=ns.metadata.set(labels=ns.metadata.labels.set("seen", "yes")))),))
+
+
+def test_a_rule_runs_for_a_changed_object_until_the_fixpoint():
+    store, engine, _ = make(Rule("label", label_rule, primary="Namespace"))
+    store.create(Namespace.new("a"))
+    report = engine.run()
+    assert store.get("Namespace", "a", None).metadata.labels["seen"] == "yes"
+    assert report.firings == 1 and report.reconciles == 2        # the second run found nothing to do
+    assert engine.run().reconciles == 0                           # nothing queued: the fixpoint
+
+
+def test_a_converged_state_wakes_nothing_and_fires_nothing():
+    store, engine, _ = make(Rule("label", label_rule, primary="Namespace"))
+    store.create(Namespace.new("a", labels={"seen": "yes"}))
+    assert engine.run().firings == 0
+
+
+def test_keys_are_deduplicated():
+    calls = []
+    store, engine, _ = make(Rule("count", lambda s, k, n: calls.append(k) or Result(), primary="Namespace"))
+    ns = store.create(Namespace.new("a"))
+    for i in range(5):
+        ns = store.update(ns.set(metadata=ns.metadata.set(labels=pmap({"i": str(i)}))))
+    engine.run()
+    assert calls == [("Namespace", None, "a")]
+
+
+def test_owned_objects_wake_their_controller():
+    woken = []
+    store, engine, _ = make(Rule("rs", lambda s, k, n: woken.append(k) or Result(), primary="ReplicaSet",
+                                 owns=("Pod",)))
+    from reconcile.model import Pod, pod_from_template
+    rs = store.create(ReplicaSet.new("rs", "default", spec={"template": {"spec": {"containers": []}}}))
+    engine.run()
+    woken.clear()
+    store.create(pod_from_template(rs.spec["template"], "p", "default", owner=rs))
+    engine.run()
+    assert woken == [("ReplicaSet", "default", "rs")]
+
+
+def test_failed_actions_change_nothing_and_retry_with_exponential_backoff():
+    attempts = []
+
+    def create_twice(snapshot, key, now):
+        attempts.append(now)
+        if len(attempts) > 4:
+            return Result()
+        # creating an object that exists fails: the whole batch is undone
+        return Result((Create(Namespace.new("x")), Create(Namespace.new("a"))))
+
+    store, engine, clock = make(Rule("dup", create_twice, primary="Namespace"))
+    store.create(Namespace.new("a"))
+    engine.run()
+    assert store.snapshot().get("Namespace", "x", None) is None
+    for _ in range(3):
+        clock.t = engine.next_due()
+        engine.run()
+    assert [round(b - a, 3) for a, b in zip(attempts, attempts[1:])] == [0.005, 0.01, 0.02]
+
+
+def test_requeue_after_runs_again_later():
+    seen = []
+    store, engine, clock = make(Rule("tick", lambda s, k, n: seen.append(n) or Result(requeue_after=30),
+                                     primary="Namespace"))
+    store.create(Namespace.new("a"))
+    engine.run()
+    assert engine.next_due() == 30.0
+    clock.t = 30.0
+    engine.run()
+    assert seen == [0.0, 30.0]
+
+
+def test_rules_that_undo_each_other_are_named():
+    def flip(value):
+        def rule(snapshot, key, now):
+            ns = snapshot.get_key(key)
+            if ns.metadata.labels.get("owner") == value:
+                return Result()
+            return Result((Update(ns.set(metadata=ns.metadata.set(labels=pmap({"owner": value})))),))
+        return rule
+    store, engine, _ = make(Rule("ping", flip("ping"), primary="Namespace"),
+                            Rule("pong", flip("pong"), primary="Namespace"), max_firings=50)
+    store.create(Namespace.new("a"))
+    with pytest.raises(Oscillation) as e:
+        engine.run()
+    assert "ping on Namespace a" in str(e.value) and "pong on Namespace a" in str(e.value)
+
+
+def test_a_rule_that_raises_is_reported_with_its_name_and_key():
+    store, engine, _ = make(Rule("broken", lambda s, k, n: 1 / 0, primary="Namespace"))
+    store.create(Namespace.new("a"))
+    with pytest.raises(RuleError) as e:
+        engine.run()
+    assert str(e.value) == "rule broken failed on Namespace a: ZeroDivisionError: division by zero"
