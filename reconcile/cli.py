@@ -4,6 +4,8 @@
     reconcile fmt FILE... [--check]   rewrite .cluster files in canonical form
                                       (the comment block at the top is kept)
     reconcile convert FILE --to yaml|dsl
+    reconcile plan FILE [--state DIR]   what applying FILE would create, change, delete
+    reconcile sim FILE                  run FILE in the simulator; print the pods per node
 
 Errors are printed as ``file:line:column: message`` with the line and a
 caret; the exit status is 1 when anything was wrong, 0 otherwise.
@@ -115,6 +117,73 @@ def _cmd_convert(args) -> int:
     return 0
 
 
+def _cmd_plan(args) -> int:
+    import os
+    from reconcile.plan import plan
+    from reconcile.snapshot import EMPTY
+    try:
+        manifest = _load(args.file)
+    except _errors() as e:
+        print(e.render() if hasattr(e, "render") else f"reconcile: {e}", file=sys.stderr)
+        return 1
+    snapshot = EMPTY
+    db = os.path.join(args.state, "state.db")
+    if os.path.exists(db):
+        from reconcile.durable import SqliteBackend
+        from reconcile.store import Store
+        store = Store(clock=lambda: 0.0, backend=SqliteBackend(db))
+        snapshot = store.snapshot()
+        store.close()
+    changes = plan(manifest, snapshot, prune=args.prune)
+    counts = {"create": 0, "update": 0, "delete": 0}
+    for c in changes:
+        if c.action == "unchanged":
+            continue
+        counts[c.action] += 1
+        print(str(c))
+        for path, old, new in c.fields:
+            print(f"      {path}: {_show(old)} -> {_show(new)}")
+    print(f"Plan: {counts['create']} to create, {counts['update']} to change, {counts['delete']} to delete.")
+    return 0
+
+
+def _show(value) -> str:
+    import json
+    return "(none)" if value is None else json.dumps(value)
+
+
+def _cmd_sim(args) -> int:
+    from reconcile.sim import SimCluster
+    try:
+        manifest = _load(args.file)
+    except _errors() as e:
+        print(e.render() if hasattr(e, "render") else f"reconcile: {e}", file=sys.stderr)
+        return 1
+    sim = SimCluster(seed=args.seed)
+    if not any(o.kind == "Node" for o in manifest):
+        from reconcile.model import Node
+        manifest = (*[Node.new(f"node-{i}", status={"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}})
+                      for i in range(1, 4)], *manifest)
+        print("(the file has no nodes: simulating node-1..node-3 with 4 cpu, 8Gi, 110 pods each)")
+    sim.apply(manifest)
+    if args.seconds is None:
+        print(f"settled after {sim.run_until_stable(quiet=args.quiet):.1f}s of simulated time")
+    else:
+        sim.advance(args.seconds)
+        print(f"ran {args.seconds:g}s of simulated time")
+    for node, pods in sorted(sim.pods_by_node().items()):
+        print(f"{node}:")
+        for name in pods:
+            p = next(x for x in sim.list("Pod") if x.name == name)
+            ready = "ready" if any(c.get("type") == "Ready" and c.get("status") == "True"
+                                   for c in p.status.get("conditions") or ()) else "not ready"
+            print(f"  {p.metadata.namespace}/{name}  {p.status.get('phase', 'Pending')}  {ready}")
+    warnings = [e for e in sim.events() if e.type == "Warning"]
+    for e in warnings[-10:]:
+        print(f"warning: {e.reason}: {e.message}")
+    return 0
+
+
 def _errors():
     import dsl
     return (dsl.DslError, ValueError)
@@ -153,6 +222,25 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--to", choices=("yaml", "dsl"), required=True, help="the output format")
     v.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     v.set_defaults(func=_cmd_convert)
+    pl = sub.add_parser("plan", help="show what applying a file would create, change and delete",
+                        description="Compare a .cluster or YAML file with the cluster state in a data "
+                                    "directory (like terraform plan). Changes nothing.")
+    pl.add_argument("file", metavar="FILE")
+    pl.add_argument("--state", metavar="DIR", default=".reconcile",
+                    help="the data directory of the cluster (default .reconcile; empty if missing)")
+    pl.add_argument("--prune", action="store_true",
+                    help="also show objects of the file's kinds that the file no longer names as deletions")
+    pl.set_defaults(func=_cmd_plan)
+
+    sm = sub.add_parser("sim", help="run a file in the simulator and print the pods per node",
+                        description="Apply the file to a simulated cluster (virtual clock, simulated "
+                                    "nodes), run it until it settles, and print where the pods run.")
+    sm.add_argument("file", metavar="FILE")
+    sm.add_argument("--seed", type=int, default=0, help="the simulation's seed (default 0)")
+    sm.add_argument("--seconds", type=float, default=None, help="run this long instead of until settled")
+    sm.add_argument("--quiet", type=float, default=60.0,
+                    help="settled means no change for this many simulated seconds (default 60)")
+    sm.set_defaults(func=_cmd_sim)
     return p
 
 

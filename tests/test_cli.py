@@ -94,7 +94,8 @@ def test_convert_warns_about_what_the_language_cannot_say(tmp_path, capsys):
     assert "warning: the language cannot express Deployment web: spec.template.spec.dnsPolicy" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args", [["--help"], ["check", "--help"], ["fmt", "--help"], ["convert", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["check", "--help"], ["fmt", "--help"], ["convert", "--help"],
+                                  ["plan", "--help"], ["sim", "--help"]])
 def test_help_for_every_command(args):
     r = subprocess.run([sys.executable, "-m", "reconcile.cli", *args], capture_output=True, text=True)
     assert r.returncode == 0 and "usage: reconcile" in r.stdout
@@ -103,3 +104,27 @@ def test_help_for_every_command(args):
 def test_console_script_is_installed():
     r = subprocess.run(["reconcile", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("reconcile ")
+
+
+def test_plan_against_an_empty_and_a_stored_state(good, tmp_path, capsys):
+    state = tmp_path / "state"
+    assert main(["plan", str(good), "--state", str(state)]) == 0
+    assert capsys.readouterr().out == ("+ deployment/web\n+ service/web\n"
+                                       "Plan: 2 to create, 0 to change, 0 to delete.\n")
+    from reconcile.durable import SqliteBackend
+    from reconcile.store import Store
+    store = Store(clock=lambda: 0.0, backend=SqliteBackend(str(state / "state.db")))
+    for obj in dsl.parse(GOOD):
+        store.create(obj)
+    store.close()
+    changed = tmp_path / "changed.cluster"
+    changed.write_text(GOOD.replace("replicas 2", "replicas 5"))
+    assert main(["plan", str(changed), "--state", str(state)]) == 0
+    assert capsys.readouterr().out == ("~ deployment/web\n      spec.replicas: 2 -> 5\n"
+                                       "Plan: 0 to create, 1 to change, 0 to delete.\n")
+
+
+def test_sim_prints_the_pods_per_node(good, capsys):
+    assert main(["sim", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Running  ready") == 2 and "node-1:" in out and "settled after" in out
