@@ -80,10 +80,10 @@ def reconcile_replicaset(snapshot, key, now: float) -> Result:
     diff = len(owned) - want
     if diff < 0:
         template = rs.spec.get("template") or pmap()
-        taken = {p.name for p in snapshot.list("Pod", ns)} if -diff > 0 else set()
+        taken: set = set()
         i = 0
         for _ in range(min(-diff, BURST)):
-            while pod_name(rs, i) in taken:
+            while pod_name(rs, i) in taken or snapshot.get("Pod", pod_name(rs, i), ns) is not None:
                 i += 1
             name_i = pod_name(rs, i)
             taken.add(name_i)
