@@ -1,197 +1,493 @@
 """The scheduler: a pure function from a pending pod and the nodes to a binding or a reason.
 
-Filters (Kubernetes' plugins): resources fit (cpu, memory, pods), node
-selector, unschedulable (cordoned) nodes, taints and tolerations. Scores:
-least allocated and balanced allocation. Ties go to the first node by name
-(Kubernetes picks one of the best at random; a simulator must not).
+kube-scheduler's default profile cut down to the plugins used here, each ported
+from ``pkg/scheduler/framework/plugins``. Filters, in Kubernetes' order:
+:func:`node_unschedulable`, :func:`taint_toleration`, :func:`node_selector`
+(NodeAffinity), :func:`fit_resources` (NodeResourcesFit). Scores, weight 1 each:
+:func:`least_allocated`, :func:`balanced_allocation`. A filter is ``(pod,
+requests, node_info) -> None | reason | reasons`` and the first one that fails
+gives a node's reasons; a score is ``(pod, requests, node_info) -> 0..100``;
+the node with the highest weighted sum wins.
 
 >>> from reconcile.model import Node, Pod
->>> n = Node.new("n1", status={"allocatable": {"cpu": "1", "memory": "1Gi", "pods": "10"}})
->>> p = Pod.new("p", "default", spec={"containers": [{"name": "c", "resources": {"requests": {"cpu": "2"}}}]})
->>> Scheduler().schedule(p, [NodeInfo.from_node(n, [])]).reason
-'0/1 nodes are available: 1 Insufficient cpu.'
+>>> small = Node.new("small", status={"allocatable": {"cpu": "1", "memory": "1Gi", "pods": "10"}})
+>>> big = Node.new("big", status={"allocatable": {"cpu": "4", "memory": "4Gi", "pods": "10"}})
+>>> nodes = [NodeInfo.from_node(small), NodeInfo.from_node(big)]
+>>> def pod(cpu):
+...     return Pod.new("p", spec={"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}]})
+>>> Scheduler().schedule(pod("500m"), nodes)
+Binding(node_name='big', score=184)
+>>> Scheduler().schedule(pod("8"), nodes).reason
+'0/2 nodes are available: 2 Insufficient cpu.'
+
+Unlike kube-scheduler, on purpose: ties go to the node whose name sorts first
+(Kubernetes picks one of the best at random); ``nextStartNodeIndex`` lives in a
+:class:`Cursor` the caller owns (without one, every node is filtered); nodes
+are filtered one at a time, so "stop after N feasible nodes" is exact.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from functools import lru_cache
+from itertools import chain
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
+from reconcile import labels as _labels
+from reconcile._defaults import DEFAULT_SCHEDULER
+from reconcile.model import EMPTY_MAP
 from reconcile.quantity import Quantity
 
-__all__ = ["NodeInfo", "Binding", "Unschedulable", "Scheduler", "pick_scheduler", "pod_requests",
-           "fit_resources", "node_selector", "node_unschedulable", "taint_toleration",
-           "least_allocated", "balanced_allocation", "DEFAULT_FILTERS", "DEFAULT_SCORES"]
+__all__ = [
+    "PodRequests", "pod_requests", "NodeInfo", "Binding", "Unschedulable", "Cursor", "Scheduler",
+    "fit_resources", "node_selector", "node_unschedulable", "taint_toleration", "tolerates_taint",
+    "least_allocated", "balanced_allocation", "DEFAULT_FILTERS", "DEFAULT_SCORES",
+    "num_feasible_nodes_to_find", "pick_scheduler", "schedule_many",
+]
 
-_DEFAULT_CPU, _DEFAULT_MEM = 100, 200 * 1024 * 1024     # non-zero defaults used for scoring only
+MAX_NODE_SCORE = 100
+DEFAULT_MILLI_CPU_REQUEST = 100                 # schedutil.DefaultMilliCPURequest (scoring only)
+DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024      # schedutil.DefaultMemoryRequest (scoring only)
+DEFAULT_MAX_PODS = 110                          # kubelet's maxPods, for a node that states no "pods"
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+NO_NODES_AVAILABLE = "no nodes available to schedule pods"
+REASON_UNSCHEDULABLE = "node(s) were unschedulable"
+REASON_NODE_AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+_UNSCHEDULABLE_TAINT = EMPTY_MAP.update({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
+_MEMO_SHAPES = 8        # pod shapes whose verdicts schedule_many keeps
 
 
-def _q(v, milli=False) -> int:
-    if v is None:
-        return 0
-    q = Quantity(str(v))
+# ------------------------------------------------------------------ requests
+
+@lru_cache(maxsize=4096)
+def _quantity(value, milli: bool = False) -> int:
+    q = Quantity(value if isinstance(value, (str, int)) else str(value))
     return q.milli_value() if milli else q.value_int()
 
 
-def pod_requests(pod) -> tuple[int, int, int]:
-    """(milli-cpu, memory bytes, 1): the pod's requests as Kubernetes computes them."""
-    def total(containers):
-        cpu = mem = 0
-        for c in containers or ():
-            r = (c.get("resources") or {}).get("requests") or {}
-            cpu += _q(r.get("cpu"), True)
-            mem += _q(r.get("memory"))
-        return cpu, mem
-    cpu, mem = total(pod.spec.get("containers"))
-    for c in pod.spec.get("initContainers") or ():
-        icpu, imem = total([c])
-        cpu, mem = max(cpu, icpu), max(mem, imem)
-    return cpu, mem, 1
+class PodRequests(NamedTuple):
+    """What a pod asks of a node: ``(milli_cpu, memory, pods)`` to fit, and the
+    ``non_zero_*`` values that scoring uses (a container that states no cpu or
+    memory request counts 100m or 200Mi there, as in Kubernetes)."""
+
+    milli_cpu: int
+    memory: int
+    pods: int = 1
+    non_zero_milli_cpu: int = 0
+    non_zero_memory: int = 0
 
 
-@dataclass(frozen=True)
+def _container(c: Mapping) -> tuple[int, int, int, int]:
+    req = (c.get("resources") or EMPTY_MAP).get("requests") or EMPTY_MAP
+    cpu, mem = req.get("cpu"), req.get("memory")
+    m_cpu = 0 if cpu is None else _quantity(cpu, True)
+    b_mem = 0 if mem is None else _quantity(mem)
+    return (m_cpu, b_mem, DEFAULT_MILLI_CPU_REQUEST if cpu is None else m_cpu,
+            DEFAULT_MEMORY_REQUEST if mem is None else b_mem)
+
+
+def _add(a, b) -> tuple:
+    return tuple(map(int.__add__, a, b))
+
+
+def pod_requests(pod) -> PodRequests:
+    """The pod's requests as Kubernetes' ``resourcehelper.PodRequests`` computes
+    them: the containers' sum, at least the largest init container (plus the
+    sidecars, ``restartPolicy: Always``, started before it), plus ``spec.overhead``.
+
+    >>> from reconcile.model import Pod
+    >>> p = Pod.new("p", spec={
+    ...     "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "2", "memory": "3G"}}}],
+    ...     "containers": [{"name": "a", "resources": {"requests": {"cpu": "2", "memory": "1G"}}},
+    ...                    {"name": "b", "resources": {"requests": {"cpu": "1", "memory": "1G"}}}]})
+    >>> pod_requests(p)[:3]
+    (3000, 3000000000, 1)
+    >>> pod_requests(Pod.new("q", spec={"containers": [{"name": "c"}]}))
+    PodRequests(milli_cpu=0, memory=0, pods=1, non_zero_milli_cpu=100, non_zero_memory=209715200)
+    """
+    spec = pod.spec
+    total: tuple = (0, 0, 0, 0)
+    for c in spec.get("containers") or ():
+        total = _add(total, _container(c))
+    sidecars: tuple = (0, 0, 0, 0)
+    largest_init: tuple = (0, 0, 0, 0)
+    for c in spec.get("initContainers") or ():
+        r = _container(c)
+        if c.get("restartPolicy") == "Always":      # a sidecar runs beside everything after it
+            total, sidecars = _add(total, r), _add(sidecars, r)
+            r = sidecars
+        else:
+            r = _add(r, sidecars)
+        largest_init = tuple(map(max, largest_init, r))
+    cpu, mem, nz_cpu, nz_mem = map(max, total, largest_init)
+    overhead = spec.get("overhead")
+    if overhead:
+        o_cpu, o_mem = _quantity(overhead.get("cpu", 0), True), _quantity(overhead.get("memory", 0))
+        cpu, mem, nz_cpu, nz_mem = cpu + o_cpu, mem + o_mem, nz_cpu + o_cpu, nz_mem + o_mem
+    return PodRequests(cpu, mem, 1, nz_cpu, nz_mem)
+
+
+# ------------------------------------------------------------------ nodes
+
+@dataclass(frozen=True, slots=True)
 class NodeInfo:
+    """What the scheduler knows of one node: ``allocatable`` and ``requested``
+    are ``(milli_cpu, memory bytes, pods)``; ``non_zero_requested`` is the
+    ``(milli_cpu, memory)`` that scoring counts (see :class:`PodRequests`)."""
+
     name: str
-    labels: Mapping
-    allocatable: tuple          # (milli-cpu, memory, pods)
+    labels: Mapping = EMPTY_MAP
+    allocatable: tuple = (0, 0, DEFAULT_MAX_PODS)
     requested: tuple = (0, 0, 0)
+    non_zero_requested: tuple = (0, 0)
     taints: tuple = ()
     unschedulable: bool = False
 
     @classmethod
     def from_node(cls, node, pods_on_node: Sequence = ()) -> "NodeInfo":
-        a = node.status.get("allocatable") or node.status.get("capacity") or {}
-        req = [0, 0, 0]
+        """Summarise a Node and the pods bound to it (finished pods hold nothing);
+        a node that states no ``pods`` in ``status.allocatable`` (else ``capacity``) takes 110."""
+        a = node.status.get("allocatable") or node.status.get("capacity") or EMPTY_MAP
+        info = cls(node.name, node.metadata.labels,
+                   (_quantity(a.get("cpu", 0), True), _quantity(a.get("memory", 0)),
+                    _quantity(a.get("pods", DEFAULT_MAX_PODS))),
+                   taints=tuple(node.spec.get("taints") or ()), unschedulable=bool(node.spec.get("unschedulable")))
         for p in pods_on_node:
-            if p.status.get("phase") in ("Succeeded", "Failed"):
-                continue
-            r = pod_requests(p)
-            req = [req[0] + r[0], req[1] + r[1], req[2] + r[2]]
-        return cls(node.name, node.metadata.labels,
-                   (_q(a.get("cpu"), True), _q(a.get("memory")), _q(a.get("pods")) or 110),
-                   tuple(req), tuple(node.spec.get("taints") or ()), bool(node.spec.get("unschedulable")))
+            if p.status.get("phase") not in ("Succeeded", "Failed"):
+                info = info.add_pod(p)
+        return info
 
-    def add_pod(self, requests: tuple) -> "NodeInfo":
-        r = self.requested
-        return NodeInfo(self.name, self.labels, self.allocatable,
-                        (r[0] + requests[0], r[1] + requests[1], r[2] + requests[2]),
-                        self.taints, self.unschedulable)
+    def add_pod(self, pod, requests: PodRequests | None = None) -> "NodeInfo":
+        """This node with one more pod bound to it; O(1) when ``requests`` is given."""
+        r = pod_requests(pod) if requests is None else requests
+        q, nz = self.requested, self.non_zero_requested
+        return NodeInfo(self.name, self.labels, self.allocatable, (q[0] + r[0], q[1] + r[1], q[2] + r[2]),
+                        (nz[0] + r[3], nz[1] + r[4]), self.taints, self.unschedulable)
 
 
-@dataclass(frozen=True)
+# ------------------------------------------------------------------ filters
+
+def tolerates_taint(toleration: Mapping, taint: Mapping) -> bool:
+    """Kubernetes' ``Toleration.ToleratesTaint``: an empty effect matches every
+    effect, an empty key every key; ``Exists`` matches every value, ``Equal``
+    (the default) the same value; ``Gt``/``Lt`` (an alpha gate, off) nothing.
+
+    >>> tolerates_taint({"operator": "Exists"}, {"key": "gpu", "value": "x", "effect": "NoExecute"})
+    True
+    """
+    effect = toleration.get("effect") or ""
+    if effect and effect != taint.get("effect"):
+        return False
+    key = toleration.get("key") or ""
+    if key and key != taint.get("key"):
+        return False
+    op = toleration.get("operator") or "Equal"
+    if op == "Equal":
+        return (toleration.get("value") or "") == (taint.get("value") or "")
+    return op == "Exists"
+
+
+def _tolerated(tolerations, taint) -> bool:
+    return any(tolerates_taint(t, taint) for t in tolerations or ())
+
+
+def node_unschedulable(pod, requests, node: NodeInfo) -> str | None:
+    """NodeUnschedulable: a cordoned node takes only pods that tolerate
+    ``node.kubernetes.io/unschedulable:NoSchedule``."""
+    if node.unschedulable and not _tolerated(pod.spec.get("tolerations"), _UNSCHEDULABLE_TAINT):
+        return REASON_UNSCHEDULABLE
+    return None
+
+
+def taint_toleration(pod, requests, node: NodeInfo) -> str | None:
+    """TaintToleration: every ``NoSchedule`` and ``NoExecute`` taint must be
+    tolerated (not ``PreferNoSchedule``); the reason names the first that is not."""
+    if not node.taints:
+        return None
+    tolerations = pod.spec.get("tolerations")
+    for taint in node.taints:
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerated(tolerations, taint):
+            return f"node(s) had untolerated taint {{{taint.get('key') or ''}: {taint.get('value') or ''}}}"
+    return None
+
+
+_NODE_SELECTOR_OPS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!", "Gt": "gt", "Lt": "lt"}
+
+
+def _term(term: Mapping) -> Callable[[NodeInfo], bool] | None:
+    """One nodeSelectorTerm as a predicate; None when it matches no node (empty or invalid)."""
+    exprs, fields = term.get("matchExpressions") or (), term.get("matchFields") or ()
+    if not exprs and not fields:
+        return None
+    try:
+        selector = _labels.Selector([_labels.Requirement(e.get("key") or "", _NODE_SELECTOR_OPS[e.get("operator")],
+                                                         tuple(e.get("values") or ())) for e in exprs])
+        names = []
+        for f in fields:
+            values = tuple(f.get("values") or ())
+            if f.get("key") != "metadata.name" or f.get("operator") not in ("In", "NotIn") or len(values) != 1:
+                return None
+            names.append((values[0], f.get("operator") == "In"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return lambda node: selector.matches(node.labels) and all((node.name == v) is want for v, want in names)
+
+
+@lru_cache(maxsize=1024)
+def _placement(spec: Mapping) -> tuple | None:
+    """The pod's ``(nodeSelector items, required terms or None)``; None when it has neither."""
+    selector = tuple((spec.get("nodeSelector") or EMPTY_MAP).items())
+    node_affinity = (spec.get("affinity") or EMPTY_MAP).get("nodeAffinity") or EMPTY_MAP
+    required = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
+    if required is not None:
+        required = tuple(t for t in map(_term, required.get("nodeSelectorTerms") or ()) if t is not None)
+    return (selector, required) if selector or required is not None else None
+
+
+def node_selector(pod, requests, node: NodeInfo) -> str | None:
+    """NodeAffinity's filter: the node has every ``spec.nodeSelector`` label, and
+    one of the required nodeSelectorTerms (if any) matches: its matchExpressions
+    (``In``, ``NotIn``, ``Exists``, ``DoesNotExist``, ``Gt``, ``Lt``) and
+    matchFields (``metadata.name``). An empty or invalid term matches no node."""
+    placement = _placement(pod.spec)
+    if placement is None:
+        return None
+    selector, required = placement
+    labels = node.labels
+    for k, v in selector:
+        if labels.get(k) != v:
+            return REASON_NODE_AFFINITY
+    if required is not None and not any(t(node) for t in required):
+        return REASON_NODE_AFFINITY
+    return None
+
+
+def fit_resources(pod, requests: PodRequests, node: NodeInfo) -> tuple[str, ...] | None:
+    """NodeResourcesFit's filter: room for the pod and its cpu and memory
+    requests; each resource that falls short is a reason."""
+    alloc, used = node.allocatable, node.requested
+    reasons: tuple[str, ...] = ("Too many pods",) if used[2] + 1 > alloc[2] else ()
+    cpu, mem = requests[0], requests[1]
+    if cpu == 0 and mem == 0:
+        return reasons or None
+    if alloc[0] < cpu + used[0]:
+        reasons += ("Insufficient cpu",)
+    if alloc[1] < mem + used[1]:
+        reasons += ("Insufficient memory",)
+    return reasons or None
+
+
+# ------------------------------------------------------------------ scores
+
+def least_allocated(pod, requests: PodRequests, node: NodeInfo) -> int:
+    """NodeResourcesFit's LeastAllocated score: the mean share of cpu and of
+    memory left free after the pod, counting missing requests as 100m/200Mi."""
+    (a_cpu, a_mem, _), used = node.allocatable, node.non_zero_requested
+    cpu, mem = used[0] + requests[3], used[1] + requests[4]
+    return ((0 if cpu > a_cpu or not a_cpu else (a_cpu - cpu) * MAX_NODE_SCORE // a_cpu)
+            + (0 if mem > a_mem or not a_mem else (a_mem - mem) * MAX_NODE_SCORE // a_mem)) // 2
+
+
+def balanced_allocation(pod, requests: PodRequests, node: NodeInfo) -> int:
+    """NodeResourcesBalancedAllocation: ``(1 - |cpu share - memory share| / 2) * 100``
+    after the pod, by real requests; 0 for a best-effort pod (Kubernetes skips it)."""
+    cpu, mem = requests[0], requests[1]
+    if cpu == 0 and mem == 0:
+        return 0
+    (a_cpu, a_mem, _), used = node.allocatable, node.requested
+    if not (a_cpu and a_mem):        # a resource the node lacks is left out; one share has no spread
+        return MAX_NODE_SCORE
+    f_cpu, f_mem = (used[0] + cpu) / a_cpu, (used[1] + mem) / a_mem
+    std = abs(((f_cpu if f_cpu < 1.0 else 1.0) - (f_mem if f_mem < 1.0 else 1.0)) / 2)
+    return int((1 - std) * MAX_NODE_SCORE)
+
+
+for _plugin in (fit_resources, node_selector, node_unschedulable, taint_toleration,
+                least_allocated, balanced_allocation):
+    _plugin.shape_only = True       # reads only the pod's namespace, labels and spec: verdicts can be reused
+
+DEFAULT_FILTERS = (node_unschedulable, taint_toleration, node_selector, fit_resources)
+DEFAULT_SCORES = ((least_allocated, 1), (balanced_allocation, 1))
+
+
+# ------------------------------------------------------------------ the scheduler
+
+@dataclass(frozen=True, slots=True)
 class Binding:
+    """Bind the pod to ``node_name``; ``score`` is the node's weighted score."""
+
     node_name: str
     score: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unschedulable:
+    """No node fits: ``reason`` is Kubernetes' FitError message, ``counts``
+    how many nodes gave each reason (sorted by reason)."""
+
     reason: str
     counts: dict = field(default_factory=dict)
 
 
-def fit_resources(pod, req, node: NodeInfo):
-    reasons = []
-    if node.requested[2] + 1 > node.allocatable[2]:
-        reasons.append("Too many pods")
-    if req[0] and node.requested[0] + req[0] > node.allocatable[0]:
-        reasons.append("Insufficient cpu")
-    if req[1] and node.requested[1] + req[1] > node.allocatable[1]:
-        reasons.append("Insufficient memory")
-    return reasons
+@dataclass(slots=True)
+class Cursor:
+    """kube-scheduler's ``nextStartNodeIndex``, the one mutable thing here, owned by
+    the caller (one per node list): each search starts at it and moves it past
+    the nodes it looked at, so pods spread over a large cluster."""
+
+    next_start_node_index: int = 0
 
 
-def node_selector(pod, req, node: NodeInfo):
-    sel = pod.spec.get("nodeSelector") or {}
-    if any(node.labels.get(k) != v for k, v in sel.items()):
-        return ["node(s) didn't match Pod's node affinity/selector"]
-    return []
+def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int = 0) -> int:
+    """How many feasible nodes end a search (kube-scheduler's numFeasibleNodesToFind):
+    all below 100 nodes, else ``percentage`` of them (0: ``50 - nodes/125``, at
+    least 5), but at least 100.
+
+    >>> [num_feasible_nodes_to_find(n) for n in (50, 100, 1000, 5000)]
+    [50, 100, 420, 500]
+    """
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    if percentage == 0:
+        percentage = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    return max(num_all_nodes * percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
 
 
-def _tolerates(pod, taint) -> bool:
-    for t in pod.spec.get("tolerations") or ():
-        op = t.get("operator", "Equal")
-        if t.get("effect") and t.get("effect") != taint.get("effect"):
-            continue
-        if not t.get("key"):
-            if op == "Exists":
-                return True
-            continue
-        if t.get("key") != taint.get("key"):
-            continue
-        if op == "Exists" or t.get("value", "") == taint.get("value", ""):
-            return True
-    return False
+def _fit_error(num_nodes: int, failures: list) -> Unschedulable:
+    counts: dict[str, int] = {}
+    for reasons in failures:
+        for r in reasons:
+            counts[r] = counts.get(r, 0) + 1
+    histogram = sorted(f"{n} {r}" for r, n in counts.items())   # Go sorts the "3 reason" strings
+    return Unschedulable(f"0/{num_nodes} nodes are available: {', '.join(histogram)}.", dict(sorted(counts.items())))
 
 
-def node_unschedulable(pod, req, node: NodeInfo):
-    if node.unschedulable and not _tolerates(pod, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}):
-        return ["node(s) were unschedulable"]
-    return []
-
-
-def taint_toleration(pod, req, node: NodeInfo):
-    for taint in node.taints:
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates(pod, taint):
-            value = taint.get("value")
-            shown = f"{{{taint.get('key')}: {value}}}" if value else f"{{{taint.get('key')}: }}"
-            return [f"node(s) had untolerated taint {shown}"]
-    return []
-
-
-def _score_req(req):
-    return (req[0] or _DEFAULT_CPU, req[1] or _DEFAULT_MEM)
-
-
-def least_allocated(pod, req, node: NodeInfo) -> int:
-    cpu, mem = _score_req(req)
-    parts = []
-    for used, want, cap in ((node.requested[0], cpu, node.allocatable[0]), (node.requested[1], mem, node.allocatable[1])):
-        parts.append(0 if cap == 0 or used + want > cap else (cap - used - want) * 100 // cap)
-    return sum(parts) // len(parts)
-
-
-def balanced_allocation(pod, req, node: NodeInfo) -> int:
-    cpu, mem = _score_req(req)
-    fr = [min(1.0, (node.requested[0] + cpu) / node.allocatable[0]) if node.allocatable[0] else 1.0,
-          min(1.0, (node.requested[1] + mem) / node.allocatable[1]) if node.allocatable[1] else 1.0]
-    mean = sum(fr) / 2
-    std = (sum((f - mean) ** 2 for f in fr) / 2) ** 0.5
-    return int((1 - std) * 100)
-
-
-DEFAULT_FILTERS = (node_unschedulable, node_selector, taint_toleration, fit_resources)
-DEFAULT_SCORES = ((least_allocated, 1), (balanced_allocation, 1))
-
-
+@dataclass(frozen=True)
 class Scheduler:
-    def __init__(self, filters: Sequence[Callable] = DEFAULT_FILTERS, scores=DEFAULT_SCORES,
-                 name: str = "default-scheduler"):
-        self.filters = tuple(filters)
-        self.scores = tuple(scores)
-        self.name = name
+    """One scheduler profile: filters, weighted scores (``(fn, weight)``, or a
+    bare function for weight 1), the ``schedulerName`` it serves, and
+    ``percentage_of_nodes_to_score`` (0: Kubernetes' adaptive default)."""
 
-    def schedule(self, pod, nodes: Sequence[NodeInfo], req: tuple | None = None):
-        req = req or pod_requests(pod)
-        best, best_score, counts = None, -1, {}
-        for node in sorted(nodes, key=lambda n: n.name):
-            reasons = []
-            for f in self.filters:
-                reasons = f(pod, req, node)
-                if reasons:
-                    break
-            if reasons:
-                for r in reasons:
-                    counts[r] = counts.get(r, 0) + 1
+    filters: Sequence[Callable] = DEFAULT_FILTERS
+    scores: Sequence = DEFAULT_SCORES
+    name: str = DEFAULT_SCHEDULER
+    percentage_of_nodes_to_score: int = 0
+    shape_only: bool = field(init=False, repr=False, compare=False, default=False)
+
+    def __post_init__(self) -> None:
+        scores = tuple(s if isinstance(s, tuple) else (s, 1) for s in self.scores)
+        plugins = chain(self.filters, (fn for fn, _ in scores))
+        object.__setattr__(self, "filters", tuple(self.filters))
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "shape_only", all(getattr(p, "shape_only", False) for p in plugins))
+
+    def verdict(self, pod, requests: PodRequests, node: NodeInfo) -> Any:
+        """A tuple of reasons if a filter rejects the node, else its weighted score."""
+        for f in self.filters:
+            r = f(pod, requests, node)
+            if r:
+                return (r,) if isinstance(r, str) else tuple(r)
+        total = 0
+        for fn, weight in self.scores:
+            total += fn(pod, requests, node) * weight
+        return total
+
+    def schedule(self, pod, node_infos: Sequence[NodeInfo], cursor: Cursor | None = None,
+                 requests: PodRequests | None = None) -> Binding | Unschedulable:
+        """The best node for ``pod``, or why there is none. With a :class:`Cursor`,
+        the search starts at its index and ends after :func:`num_feasible_nodes_to_find`
+        feasible nodes (give the nodes in one order, by name); without, all are scored."""
+        if not node_infos:
+            return Unschedulable(NO_NODES_AVAILABLE)
+        return self._search(pod, pod_requests(pod) if requests is None else requests, node_infos, cursor)[0]
+
+    def _search(self, pod, requests, nodes: Sequence[NodeInfo], cursor: Cursor | None, memo=None):
+        """Filter round the nodes from the cursor until enough pass, scoring those that
+        do; returns (result, index of the chosen node or -1). ``memo``: per position,
+        the node info last judged and its verdict, reused while it is the same object."""
+        n = len(nodes)
+        start, wanted = (0, n) if cursor is None else (
+            cursor.next_start_node_index % n, num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score))
+        seen, verdicts = memo if memo is not None else (None, None)
+        verdict = self.verdict
+        best, best_score, best_index, found, processed, failures = None, None, -1, 0, 0, []
+        for i in chain(range(start, n), range(start)):
+            node = nodes[i]
+            processed += 1
+            if seen is not None and seen[i] is node:
+                v = verdicts[i]
+            else:
+                v = verdict(pod, requests, node)
+                if seen is not None:
+                    seen[i], verdicts[i] = node, v
+            if v.__class__ is tuple:
+                failures.append(v)
                 continue
-            score = sum(fn(pod, req, node) * w for fn, w in self.scores)
-            if score > best_score:
-                best, best_score = node, score
-        if best is not None:
-            return Binding(best.name, best_score)
-        detail = ", ".join(f"{n} {r}" for r, n in sorted(counts.items(), key=lambda x: x[0]))
-        return Unschedulable(f"0/{len(nodes)} nodes are available" + (f": {detail}." if detail else "."), counts)
+            if best is None or v > best_score or (v == best_score and node.name < best.name):
+                best, best_score, best_index = node, v, i
+            found += 1
+            if found == wanted:
+                break
+        if cursor is not None:
+            cursor.next_start_node_index = (start + processed) % n
+        if best is None:
+            return _fit_error(n, failures), -1
+        return Binding(best.name, best_score), best_index
 
 
 def pick_scheduler(pod, schedulers: Mapping[str, Scheduler]) -> Scheduler | None:
-    return schedulers.get(pod.spec.get("schedulerName") or "default-scheduler")
+    """The scheduler named by the pod's ``spec.schedulerName`` (default
+    ``default-scheduler``); None when there is none: the pod stays pending."""
+    return schedulers.get(pod.spec.get("schedulerName") or DEFAULT_SCHEDULER)
+
+
+def schedule_many(pods: Sequence, node_infos: Sequence[NodeInfo], scheduler: Scheduler,
+                  cursor: Cursor | None = None) -> tuple[list, list[NodeInfo]]:
+    """Schedule pods one after another, each seeing the bindings before it.
+
+    Returns a :class:`Binding` or :class:`Unschedulable` per pod, and the node
+    infos, by name, with the bound pods added. The nodes are searched in name
+    order from ``cursor`` (a fresh one when None), as :meth:`Scheduler.schedule`.
+
+    Verdicts are reused: a node that has not changed judges pods with equal
+    namespace, labels and spec alike, so a deployment's replicas cost little.
+    That holds for plugins that read no other part of the pod; a scheduler
+    with a plugin not marked ``shape_only = True`` judges every pod afresh.
+
+    >>> from reconcile.model import Node, Pod
+    >>> nodes = [NodeInfo.from_node(Node.new(f"n{i}", status={"allocatable": {"cpu": "1", "pods": "2"}}))
+    ...          for i in range(2)]
+    >>> p = Pod.new("p", spec={"containers": [{"name": "c", "resources": {"requests": {"cpu": "300m"}}}]})
+    >>> results, nodes = schedule_many([p] * 5, nodes, Scheduler())
+    >>> [getattr(r, "node_name", None) for r in results], [n.requested[2] for n in nodes]
+    (['n0', 'n1', 'n0', 'n1', None], [2, 2])
+    >>> results[-1].reason
+    '0/2 nodes are available: 2 Too many pods.'
+    """
+    nodes = sorted(node_infos, key=lambda ni: ni.name)
+    n = len(nodes)
+    cursor = Cursor() if cursor is None else cursor
+    memos: dict = {}        # pod shape -> (requests, memo); the most recent _MEMO_SHAPES shapes
+    results: list = []
+    for pod in pods:
+        if n == 0:
+            results.append(Unschedulable(NO_NODES_AVAILABLE))
+            continue
+        memo = None
+        if scheduler.shape_only:
+            shape = (pod.metadata.namespace, pod.metadata.labels, pod.spec)
+            entry = memos.pop(shape, None)
+            if entry is None:
+                entry = (pod_requests(pod), ([None] * n, [None] * n))
+                if len(memos) >= _MEMO_SHAPES:
+                    del memos[next(iter(memos))]
+            memos[shape] = entry
+            requests, memo = entry
+        else:
+            requests = pod_requests(pod)
+        result, index = scheduler._search(pod, requests, nodes, cursor, memo)
+        if index >= 0:
+            nodes[index] = nodes[index].add_pod(pod, requests)
+        results.append(result)
+    return results, nodes

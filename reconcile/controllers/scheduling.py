@@ -22,8 +22,29 @@ def scheduling_rule(schedulers=None) -> Rule:
         default = _sched.Scheduler()
         schedulers = {default.name: default}
 
+    memo: dict = {}      # node name -> (node, its pod set, NodeInfo): a cache of a pure function
+    # kube-scheduler's nextStartNodeIndex, one per scheduler: where the next search starts, so that
+    # large clusters are searched a slice at a time (deterministic: it follows the engine's order)
+    cursors: dict = {}
+
     def node_infos(snapshot):
-        return [_sched.NodeInfo.from_node(n, snapshot.pods_on_node(n.name)) for n in snapshot.list("Node")]
+        """NodeInfo for every node; recomputed only for nodes whose object or pods changed."""
+        out = []
+        by_node = snapshot.by_node
+        nodes = snapshot.objects.get("Node")
+        if not nodes:
+            return out
+        for key in sorted(nodes):
+            node = nodes[key]
+            pods = by_node.get(node.name)
+            hit = memo.get(node.name)
+            if hit is not None and hit[0] is node and hit[1] is pods:
+                out.append(hit[2])
+                continue
+            info = _sched.NodeInfo.from_node(node, snapshot.pods_on_node(node.name))
+            memo[node.name] = (node, pods, info)
+            out.append(info)
+        return out
 
     def reconcile(snapshot, key, now: float) -> Result:
         _, ns, name = key
@@ -34,7 +55,7 @@ def scheduling_rule(schedulers=None) -> Rule:
         sched = _sched.pick_scheduler(pod, schedulers)
         if sched is None:
             return Result()      # another scheduler's pod: it stays pending, as in Kubernetes
-        decision = sched.schedule(pod, node_infos(snapshot))
+        decision = sched.schedule(pod, node_infos(snapshot), cursors.setdefault(sched.name, _sched.Cursor()))
         if isinstance(decision, _sched.Binding):
             return Result((Bind(ns, name, decision.node_name),
                            Emit("Normal", "Scheduled",
