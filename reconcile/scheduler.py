@@ -97,21 +97,13 @@ def pod_requests(pod) -> PodRequests:
     sidecars, ``restartPolicy: Always``, started before it), plus ``spec.overhead``.
 
     >>> from reconcile.model import Pod
-    >>> p = Pod.new("p", spec={
-    ...     "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "2", "memory": "3G"}}}],
-    ...     "containers": [{"name": "a", "resources": {"requests": {"cpu": "2", "memory": "1G"}}},
-    ...                    {"name": "b", "resources": {"requests": {"cpu": "1", "memory": "1G"}}}]})
-    >>> pod_requests(p)[:3]
-    (3000, 3000000000, 1)
     >>> pod_requests(Pod.new("q", spec={"containers": [{"name": "c"}]}))
     PodRequests(milli_cpu=0, memory=0, pods=1, non_zero_milli_cpu=100, non_zero_memory=209715200)
     """
     spec = pod.spec
-    total: tuple = (0, 0, 0, 0)
+    total = sidecars = largest_init = (0, 0, 0, 0)
     for c in spec.get("containers") or ():
         total = _add(total, _container(c))
-    sidecars: tuple = (0, 0, 0, 0)
-    largest_init: tuple = (0, 0, 0, 0)
     for c in spec.get("initContainers") or ():
         r = _container(c)
         if c.get("restartPolicy") == "Always":      # a sidecar runs beside everything after it
@@ -323,8 +315,7 @@ class Binding:
 
 @dataclass(frozen=True, slots=True)
 class Unschedulable:
-    """No node fits: ``reason`` is Kubernetes' FitError message, ``counts``
-    how many nodes gave each reason (sorted by reason)."""
+    """No node fits: Kubernetes' FitError message, and how many nodes gave each reason."""
 
     reason: str
     counts: dict = field(default_factory=dict)
@@ -385,8 +376,7 @@ class Scheduler:
     def verdict(self, pod, requests: PodRequests, node: NodeInfo) -> Any:
         """A tuple of reasons if a filter rejects the node, else its weighted score."""
         for f in self.filters:
-            r = f(pod, requests, node)
-            if r:
+            if r := f(pod, requests, node):
                 return (r,) if isinstance(r, str) else tuple(r)
         total = 0
         for fn, weight in self.scores:
@@ -400,7 +390,8 @@ class Scheduler:
         feasible nodes (give the nodes in one order, by name); without, all are scored."""
         if not node_infos:
             return Unschedulable(NO_NODES_AVAILABLE)
-        return self._search(pod, pod_requests(pod) if requests is None else requests, node_infos, cursor)[0]
+        requests = pod_requests(pod) if requests is None else requests
+        return self._search(pod, requests, node_infos, cursor)[0]
 
     def _search(self, pod, requests, nodes: Sequence[NodeInfo], cursor: Cursor | None, memo=None):
         """Filter round the nodes from the cursor until enough pass, scoring those that
@@ -409,18 +400,15 @@ class Scheduler:
         n = len(nodes)
         start, wanted = (0, n) if cursor is None else (
             cursor.next_start_node_index % n, num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score))
-        seen, verdicts = memo if memo is not None else (None, None)
+        seen, verdicts = memo or ([None] * n, [None] * n)
         verdict = self.verdict
         best, best_score, best_index, found, processed, failures = None, None, -1, 0, 0, []
         for i in chain(range(start, n), range(start)):
             node = nodes[i]
             processed += 1
-            if seen is not None and seen[i] is node:
-                v = verdicts[i]
-            else:
-                v = verdict(pod, requests, node)
-                if seen is not None:
-                    seen[i], verdicts[i] = node, v
+            if seen[i] is not node:
+                seen[i], verdicts[i] = node, verdict(pod, requests, node)
+            v = verdicts[i]
             if v.__class__ is tuple:
                 failures.append(v)
                 continue
@@ -466,26 +454,22 @@ def schedule_many(pods: Sequence, node_infos: Sequence[NodeInfo], scheduler: Sch
     '0/2 nodes are available: 2 Too many pods.'
     """
     nodes = sorted(node_infos, key=lambda ni: ni.name)
-    n = len(nodes)
-    cursor = Cursor() if cursor is None else cursor
-    memos: dict = {}        # pod shape -> (requests, memo); the most recent _MEMO_SHAPES shapes
+    n, cursor = len(nodes), Cursor() if cursor is None else cursor
+    memos: dict = {}        # pod shape -> (requests, memo), for the last _MEMO_SHAPES shapes
     results: list = []
     for pod in pods:
         if n == 0:
             results.append(Unschedulable(NO_NODES_AVAILABLE))
             continue
-        memo = None
-        if scheduler.shape_only:
-            shape = (pod.metadata.namespace, pod.metadata.labels, pod.spec)
-            entry = memos.pop(shape, None)
-            if entry is None:
-                entry = (pod_requests(pod), ([None] * n, [None] * n))
-                if len(memos) >= _MEMO_SHAPES:
-                    del memos[next(iter(memos))]
+        shape = (pod.metadata.namespace, pod.metadata.labels, pod.spec) if scheduler.shape_only else None
+        entry = memos.pop(shape, None) if shape else None
+        if entry is None:
+            entry = (pod_requests(pod), ([None] * n, [None] * n) if shape else None)
+        if shape:
             memos[shape] = entry
-            requests, memo = entry
-        else:
-            requests = pod_requests(pod)
+            if len(memos) > _MEMO_SHAPES:
+                del memos[next(iter(memos))]
+        requests, memo = entry
         result, index = scheduler._search(pod, requests, nodes, cursor, memo)
         if index >= 0:
             nodes[index] = nodes[index].add_pod(pod, requests)

@@ -47,3 +47,15 @@ def test_the_readme_error_example_is_real(tmp_path, capsys):
     p.write_text(hello.replace("cpu=250m", "cpu=12x"))
     assert main(["check", str(p)]) == 1
     assert capsys.readouterr().err.replace(str(p), "hello.cluster") == shown
+
+
+def test_the_readme_python_tour_runs(tmp_path, monkeypatch, capsys):
+    readme = (ROOT / "README.md").read_text()
+    (tmp_path / "hello.cluster").write_text(BLOCK.search(readme).group(1))
+    monkeypatch.chdir(tmp_path)
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    after = ns["sim"].pods_by_node()
+    assert after["worker-1"] == [] and len(after["worker-2"]) == 3
+    assert "kind: Deployment" in capsys.readouterr().out
