@@ -14,6 +14,7 @@ import re
 from reconcile import labels as _labels
 from reconcile import model as _model
 from reconcile.model import thaw
+from reconcile.plan import diff_fields
 from reconcile.quantity import format_duration
 
 from dsl._build_pod import CALL_PREFIX, IMAGE_KEYS, RESTART
@@ -499,19 +500,7 @@ def lossy_fields(manifest) -> list[str]:
         return [f"{len(manifest)} objects became {len(back)}"]
     for a, b in zip(manifest, back):
         if a != b:
-            problems.extend(f"{a.kind} {a.name}: {p}" for p in _diff(a.to_dict(), b.to_dict(), ""))
+            problems.extend(f"{a.kind} {a.name}: {path} ({old!r} is lost)"
+                            for path, old, _ in diff_fields(a.to_dict(), b.to_dict()))
     return problems
 
-
-def _diff(a, b, path: str) -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = []
-        for k in sorted(set(a) | set(b)):
-            out += _diff(a.get(k), b.get(k), f"{path}.{k}" if path else k)
-        return out
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        out = []
-        for i, (x, y) in enumerate(zip(a, b)):
-            out += _diff(x, y, f"{path}[{i}]")
-        return out
-    return [] if a == b else [f"{path} ({a!r} is lost)"]

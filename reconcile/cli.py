@@ -37,6 +37,15 @@ def _load(path: str):
     return dsl.parse(text, shown)
 
 
+def _load_or_report(path: str):
+    """The file's objects, or None after printing its errors."""
+    try:
+        return _load(path)
+    except _errors() as e:
+        print(e.render() if hasattr(e, "render") else f"reconcile: {e}", file=sys.stderr)
+        return None
+
+
 def _cmd_check(args) -> int:
     status = 0
     for path in args.files:
@@ -121,10 +130,8 @@ def _cmd_plan(args) -> int:
     import os
     from reconcile.plan import plan
     from reconcile.snapshot import EMPTY
-    try:
-        manifest = _load(args.file)
-    except _errors() as e:
-        print(e.render() if hasattr(e, "render") else f"reconcile: {e}", file=sys.stderr)
+    manifest = _load_or_report(args.file)
+    if manifest is None:
         return 1
     snapshot = EMPTY
     db = os.path.join(args.state, "state.db")
@@ -154,10 +161,8 @@ def _show(value) -> str:
 
 def _cmd_sim(args) -> int:
     from reconcile.sim import SimCluster
-    try:
-        manifest = _load(args.file)
-    except _errors() as e:
-        print(e.render() if hasattr(e, "render") else f"reconcile: {e}", file=sys.stderr)
+    manifest = _load_or_report(args.file)
+    if manifest is None:
         return 1
     sim = SimCluster(seed=args.seed)
     if not any(o.kind == "Node" for o in manifest):

@@ -402,26 +402,26 @@ class Scheduler:
             cursor.next_start_node_index % n, num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score))
         seen, verdicts = memo or ([None] * n, [None] * n)
         verdict = self.verdict
-        best, best_score, best_index, found, processed, failures = None, None, -1, 0, 0, []
+        best_score, best_index, found, failures, processed = float("-inf"), -1, 0, [], n
         for i in chain(range(start, n), range(start)):
             node = nodes[i]
-            processed += 1
             if seen[i] is not node:
                 seen[i], verdicts[i] = node, verdict(pod, requests, node)
             v = verdicts[i]
             if v.__class__ is tuple:
                 failures.append(v)
                 continue
-            if best is None or v > best_score or (v == best_score and node.name < best.name):
-                best, best_score, best_index = node, v, i
+            if v > best_score or (v == best_score and node.name < nodes[best_index].name):
+                best_score, best_index = v, i
             found += 1
             if found == wanted:
+                processed = (i - start) % n + 1
                 break
         if cursor is not None:
             cursor.next_start_node_index = (start + processed) % n
-        if best is None:
+        if best_index < 0:
             return _fit_error(n, failures), -1
-        return Binding(best.name, best_score), best_index
+        return Binding(nodes[best_index].name, best_score), best_index
 
 
 def pick_scheduler(pod, schedulers: Mapping[str, Scheduler]) -> Scheduler | None:

@@ -164,8 +164,8 @@ SELECTOR_CASES = [
     ("In, value not listed", {"affinity": required({"matchExpressions": [expr("zone", "In", "a")]})},
      {"zone": "c"}, False),
     ("NotIn", {"affinity": required({"matchExpressions": [expr("zone", "NotIn", "a")]})}, {"zone": "b"}, True),
-    ("NotIn matches a node without the label", {"affinity": required({"matchExpressions": [expr("zone", "NotIn", "a")]})},
-     {}, True),
+    ("NotIn matches a node without the label",
+     {"affinity": required({"matchExpressions": [expr("zone", "NotIn", "a")]})}, {}, True),
     ("NotIn, value listed", {"affinity": required({"matchExpressions": [expr("zone", "NotIn", "a")]})},
      {"zone": "a"}, False),
     ("Exists", {"affinity": required({"matchExpressions": [expr("gpu", "Exists")]})}, {"gpu": ""}, True),
@@ -356,7 +356,8 @@ def score_all(plugin, p, nodes, pods_on=None):
 
 
 def on(name, cpu, memory):
-    return pod(name, cpu=cpu, memory=memory, nodeName=name)
+    """A pod already bound to the node it is listed under."""
+    return pod(name, cpu=cpu, memory=memory)
 
 
 TWO_CONTAINERS = [container("1000", "2000", "a"), container("2000", "3000", "b")]
@@ -439,6 +440,13 @@ def test_pods_without_requests_spread_by_their_default_requests():
 
 
 def test_balanced_allocation_prefers_the_node_it_leaves_balanced():
+    p, wide, even = pod(cpu="1", memory="4Gi"), node("wide", "8", "8Gi"), node("even", "2", "8Gi")
+    # after the pod: "wide" has 1/8 of its cpu and 4/8 of its memory taken, "even" 1/2 and 4/8
+    assert score_all(balanced_allocation, p, [wide, even]) == [81, 100]
+    assert score_all(least_allocated, p, [wide, even]) == [68, 50]
+    assert outcome(decide(p, wide, even, scheduler=Scheduler(scores=[balanced_allocation]))) == "even"
+    assert outcome(decide(p, wide, even, scheduler=Scheduler(scores=[least_allocated]))) == "wide"
+    assert decide(p, wide, even) == Binding("even", 150)
     only_balanced = Scheduler(scores=[balanced_allocation])
     p = pod(cpu="1", memory="1Gi")
     memory_heavy = {"mem": [on("x", "0", "6Gi")]}
@@ -630,6 +638,14 @@ def test_a_cursor_carries_the_rotation_from_one_batch_to_the_next():
 
 
 # ------------------------------------------------------------ node infos
+
+def test_node_infos_and_results_are_immutable():
+    ni = NodeInfo.from_node(node("n1"))
+    with pytest.raises(AttributeError):
+        ni.requested = (1, 1, 1)
+    with pytest.raises(AttributeError):
+        Binding("n1").node_name = "n2"
+
 
 def test_node_info_from_a_node_and_adding_pods():
     n = Node.new("n1", labels={"zone": "a"}, spec={"taints": [taint("gpu")], "unschedulable": True},
