@@ -124,7 +124,7 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
                                 "containerStatuses": _container_statuses(pod, now, False, False, restarts,
                                                                           "Error", 1)})
             return Result((UpdateStatus(pod.set(status=status)),
-                           Emit("Warning", "Failed", f"Container exited with code 1; restartPolicy is Never",
+                           Emit("Warning", "Failed", "Container exited with code 1; restartPolicy is Never",
                                 pod.key)))
         running_since = sim.get("runningSince", now)
         previous = sim.get("backoff", 0.0)

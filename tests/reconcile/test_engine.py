@@ -60,7 +60,7 @@ def test_owned_objects_wake_their_controller():
     woken = []
     store, engine, _ = make(Rule("rs", lambda s, k, n: woken.append(k) or Result(), primary="ReplicaSet",
                                  owns=("Pod",)))
-    from reconcile.model import Pod, pod_from_template
+    from reconcile.model import pod_from_template
     rs = store.create(ReplicaSet.new("rs", "default", spec={"template": {"spec": {"containers": []}}}))
     engine.run()
     woken.clear()

@@ -2,7 +2,7 @@
 
 from pyrsistent import pmap, pvector
 
-from reconcile.model import Pod, pod_from_template
+from reconcile.model import pod_from_template
 from reconcile.store import Store
 
 

@@ -138,7 +138,7 @@ def test_pods_on_an_unreachable_node_are_evicted_after_their_toleration():
                                                     "timeAdded": s.now - 50})]})))
     rs = web_rs(s)
     s.pod(rs, "a", node="n1", phase="Running", ready=True)
-    tolerant = s.add(Pod.new("b", "default", spec={"nodeName": "n1", "containers": [], "tolerations": [
+    s.add(Pod.new("b", "default", spec={"nodeName": "n1", "containers": [], "tolerations": [
         {"key": nodelifecycle.UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 600}]}))
     _, evict = nodelifecycle.rules(eviction=40)
     result = evict.reconcile(s.snapshot, n.key, s.now)
