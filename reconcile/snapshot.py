@@ -144,6 +144,12 @@ class Snapshot:
         return [o for o in (self.get_key(k) for k in sorted(self.by_owner.get(uid, _NO_SET), key=_sort_key3))
                 if o is not None]
 
+    def orphan_pods(self, namespace: str | None) -> list[KObject]:
+        """Pods of a namespace that no controller owns (what a controller may adopt), by name."""
+        table = self.objects.get("Pod", _NO_MAP)
+        keys = sorted(self.by_owner.get(("", namespace), _NO_SET), key=_sort_key3)
+        return [table[(ns, name)] for _, ns, name in keys if (ns, name) in table]
+
     def pods_on_node(self, node: str) -> list[KObject]:
         """Pods bound to ``node``, by namespace and name; ``""`` gives the unbound pods."""
         table = self.objects.get("Pod", _NO_MAP)
@@ -164,6 +170,10 @@ class Snapshot:
     # -- changing (returns new snapshots; used by the store)
     def evolver(self) -> "SnapshotEvolver":
         return SnapshotEvolver(self)
+
+
+def _controlled(owner_references) -> bool:
+    return any(o.controller for o in owner_references)
 
 
 def _sort_key(key: tuple) -> tuple:
@@ -223,11 +233,17 @@ class SnapshotEvolver:
                 if old_labels.get(k) != v:
                     self._set_add(self._by_label, (kind, k, v), key)
         old_owners = old.metadata.ownerReferences if old is not None else ()
-        if meta.ownerReferences is not old_owners:
+        if meta.ownerReferences is not old_owners or old is None:
             for o in old_owners:
                 self._set_remove(self._by_owner, o.uid, full)
             for o in meta.ownerReferences:
                 self._set_add(self._by_owner, o.uid, full)
+            if kind == "Pod":   # pods without a controller, by namespace: candidates for adoption
+                orphans = ("", meta.namespace)
+                if old is not None and not _controlled(old_owners):
+                    self._set_remove(self._by_owner, orphans, full)
+                if not _controlled(meta.ownerReferences):
+                    self._set_add(self._by_owner, orphans, full)
         if kind == "Pod":   # unbound pods are indexed under "" (the scheduler's queue)
             old_node = (old.spec.get("nodeName") or "") if old is not None else None
             node = obj.spec.get("nodeName") or ""
@@ -249,6 +265,8 @@ class SnapshotEvolver:
             self._set_remove(self._by_label, (kind, k, v), key)
         for o in meta.ownerReferences:
             self._set_remove(self._by_owner, o.uid, (kind, meta.namespace, meta.name))
+        if kind == "Pod" and not _controlled(meta.ownerReferences):
+            self._set_remove(self._by_owner, ("", meta.namespace), (kind, meta.namespace, meta.name))
         if kind == "Pod":
             self._set_remove(self._by_node, old.spec.get("nodeName") or "", key)
         if meta.uid and meta.uid in self._by_uid:

@@ -39,28 +39,44 @@ def owned_pods(snapshot, rs):
     for p in snapshot.owned_by(uid):
         if p.kind == "Pod" and is_controlled_by(p, rs) and not selector.matches(p.metadata.labels):
             release.append(p)
+        elif p.kind == "Pod" and is_controlled_by(p, rs) and is_active(p):
+            owned.append(p)
     if not selector.is_empty():
-        for p in snapshot.list("Pod", ns, selector):
-            if p.metadata.deletionTimestamp is not None:
-                continue
-            ctl = controller_of(p)
-            if ctl is None:
+        for p in snapshot.orphan_pods(ns):
+            if p.metadata.deletionTimestamp is None and selector.matches(p.metadata.labels):
                 adopt.append(p)
-            elif ctl.uid == uid and is_active(p):
-                owned.append(p)
     return owned, adopt, release
 
 
+_FACTS: dict = {}
+
+
+def _ready_since(pod):
+    """(ready, since when) of a pod: kept per pod object, which is immutable, so a
+    ReplicaSet of N pods reads N cached answers instead of N condition lists."""
+    hit = _FACTS.get(id(pod))
+    if hit is not None and hit[0] is pod:
+        return hit[1]
+    since = None
+    ready = is_ready(pod)
+    if ready:
+        for c in pod.status.get("conditions") or ():
+            if c.get("type") == "Ready":
+                t = c.get("lastTransitionTime")
+                since = t if isinstance(t, (int, float)) else None
+    if len(_FACTS) > 500_000:
+        _FACTS.clear()
+    _FACTS[id(pod)] = (pod, (ready, since))
+    return ready, since
+
+
 def _available(pod, min_ready: int, now: float) -> bool:
-    if not is_ready(pod):
+    ready, since = _ready_since(pod)
+    if not ready:
         return False
     if not min_ready:
         return True
-    for c in pod.status.get("conditions") or ():
-        if c.get("type") == "Ready":
-            t = c.get("lastTransitionTime")
-            return isinstance(t, (int, float)) and t + min_ready <= now
-    return False
+    return since is not None and since + min_ready <= now
 
 
 def reconcile_replicaset(snapshot, key, now: float) -> Result:
@@ -92,10 +108,12 @@ def reconcile_replicaset(snapshot, key, now: float) -> Result:
         for p in deletion_order(owned, now)[:diff]:
             actions.append(Delete("Pod", p.name, ns))
     min_ready = rs.spec.get("minReadySeconds") or 0
-    selector_labels = dict((rs.spec.get("template") or {}).get("metadata", {}).get("labels") or {})
-    ready = sum(1 for p in owned if is_ready(p))
+    template_labels = ((rs.spec.get("template") or pmap()).get("metadata") or pmap()).get("labels")
+    selector_labels = dict(template_labels or {})
+    ready = sum(1 for p in owned if _ready_since(p)[0])
     available = sum(1 for p in owned if _available(p, min_ready, now))
-    labeled = sum(1 for p in owned if all(p.metadata.labels.get(k) == v for k, v in selector_labels.items()))
+    labeled = sum(1 for p in owned if p.metadata.labels is template_labels
+                  or all(p.metadata.labels.get(k) == v for k, v in selector_labels.items()))
     status = {"replicas": len(owned), "fullyLabeledReplicas": labeled, "readyReplicas": ready,
               "availableReplicas": available, "observedGeneration": rs.metadata.generation}
     new_status = rs.status.update(status)
