@@ -27,7 +27,7 @@ from reconcile.controllers._common import (
 )
 from reconcile.engine import Rule
 from reconcile.model import ReplicaSet, thaw
-from reconcile.quantity import scaled_value_from_int_or_percent
+from reconcile.rollout import resolve_fenceposts  # re-exported: Kubernetes' ResolveFenceposts
 
 __all__ = ["reconcile_deployment", "RULE", "resolve_fenceposts", "template_hash", "REVISION",
            "rollback_template", "restart_template"]
@@ -36,20 +36,6 @@ REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
-def resolve_fenceposts(max_surge, max_unavailable, desired: int) -> tuple[int, int]:
-    """Kubernetes' ResolveFenceposts: surge rounds up, unavailable down; both 0 -> unavailable 1.
-
-    >>> resolve_fenceposts("25%", "25%", 10), resolve_fenceposts("0%", "0%", 3), resolve_fenceposts(1, 0, 5)
-    ((3, 2), (0, 1), (1, 0))
-    """
-    surge = scaled_value_from_int_or_percent(max_surge if max_surge is not None else 0, desired, True)
-    unavailable = scaled_value_from_int_or_percent(max_unavailable if max_unavailable is not None else 0,
-                                                   desired, False)
-    if surge == 0 and unavailable == 0:
-        unavailable = 1
-    return surge, unavailable
 
 
 def template_hash(template) -> str:
