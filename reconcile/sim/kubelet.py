@@ -27,6 +27,7 @@ from reconcile.controllers._common import set_condition
 from reconcile.controllers.nodelifecycle import LEASE_NAMESPACE
 from reconcile.engine import Rule
 from reconcile.model import Lease
+from reconcile.pods import next_backoff
 
 __all__ = ["kubelet_rules", "FAILED", "CRASHES", "READY", "HEARTBEAT"]
 
@@ -34,7 +35,6 @@ FAILED = "sim.reconcile.dev/failed"
 CRASHES = "sim.reconcile.dev/crashes"
 READY = "sim.reconcile.dev/ready"
 HEARTBEAT = 10.0              # seconds between lease renewals, as the kubelet does
-BACKOFF_START, BACKOFF_MAX, BACKOFF_RESET = 10.0, 300.0, 600.0
 
 
 def _jitter(seed: int, uid: str) -> float:
@@ -126,12 +126,7 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
             return Result((UpdateStatus(pod.set(status=status)),
                            Emit("Warning", "Failed", "Container exited with code 1; restartPolicy is Never",
                                 pod.key)))
-        running_since = sim.get("runningSince", now)
-        previous = sim.get("backoff", 0.0)
-        if previous and now - running_since < BACKOFF_RESET:
-            backoff = min(previous * 2, BACKOFF_MAX)
-        else:
-            backoff = BACKOFF_START
+        backoff = float(next_backoff(sim.get("backoff") or None, sim.get("runningSince", now), now))
         sim = sim.set("backoff", backoff).set("restartAt", now + backoff)
         status = st.update({"conditions": conds, "sim": sim,
                             "containerStatuses": _container_statuses(pod, now, False, False, restarts + 1,
