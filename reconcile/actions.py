@@ -23,30 +23,32 @@ class Action:
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Create(Action):
-    object: KObject
+class _OnObject(Action):
+    """An action carrying a whole object; shown as ``Kind(object)``."""
+
+    __slots__ = ()
 
     def __repr__(self):
-        return f"Create({self.object!r})"
+        return f"{type(self).__name__}({self.object!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class Update(Action):
+@dataclass(frozen=True, slots=True, repr=False)
+class Create(_OnObject):
+    object: KObject
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Update(_OnObject):
     """Write metadata and spec; with the object's resourceVersion, a Conflict if it changed meanwhile."""
 
     object: KObject
 
-    def __repr__(self):
-        return f"Update({self.object!r})"
 
+@dataclass(frozen=True, slots=True, repr=False)
+class UpdateStatus(_OnObject):
+    """Write the status only."""
 
-@dataclass(frozen=True, slots=True)
-class UpdateStatus(Action):
     object: KObject
-
-    def __repr__(self):
-        return f"UpdateStatus({self.object!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from pyrsistent import pmap, pvector
 from reconcile.actions import Delete, Emit, Result, Update, UpdateStatus
 from reconcile.controllers._common import condition, set_condition
 from reconcile.engine import Rule
+from reconcile.scheduler import tolerates_taint
 
 __all__ = ["rules", "LEASE_NAMESPACE", "UNREACHABLE", "tolerated_for"]
 
@@ -27,11 +28,7 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 def tolerated_for(pod, taint, default: float) -> float | None:
     """How long ``pod`` tolerates ``taint`` (None: forever; ``default`` when no toleration says)."""
     for t in pod.spec.get("tolerations") or ():
-        key_ok = not t.get("key") or t.get("key") == taint.get("key")
-        op = t.get("operator", "Equal")
-        value_ok = op == "Exists" or t.get("value", "") == taint.get("value", "")
-        effect_ok = not t.get("effect") or t.get("effect") == taint.get("effect")
-        if key_ok and value_ok and effect_ok and (t.get("key") or op == "Exists"):
+        if tolerates_taint(t, taint):
             secs = t.get("tolerationSeconds")
             return None if secs is None else float(secs)
     return default
