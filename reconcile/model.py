@@ -116,6 +116,26 @@ class _Record(PClass):
         object.__setattr__(obj, "_pclass_frozen", True)
         return obj
 
+    def set(self, *args, **kwargs):
+        """A copy with some fields changed (``obj.set(spec=...)`` or ``obj.set("spec", ...)``).
+
+        The fields carry no types or invariants, so this skips PClass's
+        checks: an object changes several times on its way to Running.
+        """
+        if args:
+            kwargs[args[0]] = args[1]
+        cls = self.__class__
+        fields = cls._pclass_fields
+        obj = object.__new__(cls)
+        setter = object.__setattr__
+        for name in fields:
+            v = kwargs.pop(name, _MISSING)
+            setter(obj, name, getattr(self, name) if v is _MISSING else v)
+        if kwargs:
+            raise AttributeError(f"'{', '.join(kwargs)}' are not among the specified fields for {cls.__name__}")
+        setter(obj, "_pclass_frozen", True)
+        return obj
+
 
 _MISSING = object()
 

@@ -1,10 +1,13 @@
-"""The scheduler as a rule: bind each pending pod to a node, or say why it cannot be.
+"""The scheduler as a rule: bind the pending pods to nodes, or say why they cannot be.
 
-The deciding is :mod:`reconcile.scheduler` (a pure function of the pod and
-the nodes); this rule feeds it the snapshot and turns its answer into a
-``Bind`` action or a ``PodScheduled=False`` condition with Kubernetes'
-message ("0/3 nodes are available: ..."). Unschedulable pods are tried
-again when nodes change or pods go away, as kube-scheduler does.
+The deciding is :mod:`reconcile.scheduler` (a pure function of the pods and
+the nodes); this rule feeds it the snapshot and turns its answers into
+``Bind`` actions or ``PodScheduled=False`` conditions with Kubernetes'
+message ("0/3 nodes are available: ..."). Like kube-scheduler, one
+scheduler takes its queue in order (higher ``spec.priority`` first, then
+older first) and each pod sees the bindings made before it; its key is
+:func:`scheduler_key`, so a burst of new pods is scheduled in one pass.
+Unschedulable pods are tried again when nodes change or pods go away.
 """
 
 from __future__ import annotations
@@ -13,7 +16,26 @@ from reconcile.actions import Bind, Emit, Result, UpdateStatus
 from reconcile.controllers._common import set_condition
 from reconcile.engine import Rule
 
-__all__ = ["scheduling_rule"]
+__all__ = ["scheduling_rule", "scheduler_key"]
+
+KIND = "Scheduler"     # the kind in a scheduler's work-queue key (not an object kind)
+
+
+def scheduler_key(name: str | None = None) -> tuple:
+    """The engine key of the scheduler named ``name`` (the default scheduler when None)."""
+    from reconcile._defaults import DEFAULT_SCHEDULER
+    return (KIND, None, name or DEFAULT_SCHEDULER)
+
+
+def _queue_order(pod) -> tuple:
+    """kube-scheduler's PrioritySort: higher priority first, then the older pod."""
+    m = pod.metadata
+    return (-(pod.spec.get("priority") or 0), m.creationTimestamp or 0, m.namespace or "", m.name)
+
+
+def _pending(pod) -> bool:
+    return (not pod.spec.get("nodeName") and pod.metadata.deletionTimestamp is None
+            and pod.status.get("phase") not in ("Succeeded", "Failed"))
 
 
 def scheduling_rule(schedulers=None) -> Rule:
@@ -47,34 +69,46 @@ def scheduling_rule(schedulers=None) -> Rule:
         return out
 
     def reconcile(snapshot, key, now: float) -> Result:
-        _, ns, name = key
-        pod = snapshot.get("Pod", name, ns)
-        if pod is None or pod.spec.get("nodeName") or pod.metadata.deletionTimestamp is not None \
-                or pod.status.get("phase") in ("Succeeded", "Failed"):
-            return Result()
-        sched = _sched.pick_scheduler(pod, schedulers)
+        sched = schedulers.get(key[2])
         if sched is None:
-            return Result()      # another scheduler's pod: it stays pending, as in Kubernetes
-        decision = sched.schedule(pod, node_infos(snapshot), cursors.setdefault(sched.name, _sched.Cursor()))
-        if isinstance(decision, _sched.Binding):
-            return Result((Bind(ns, name, decision.node_name),
-                           Emit("Normal", "Scheduled",
-                                f"Successfully assigned {ns}/{name} to {decision.node_name}", pod.key)))
-        conds = set_condition(pod.status.get("conditions"), "PodScheduled", "False", now,
-                              "Unschedulable", decision.reason)
-        if conds == pod.status.get("conditions"):
             return Result()
-        status = pod.status.update({"phase": "Pending", "conditions": conds})
-        return Result((UpdateStatus(pod.set(status=status)),
-                       Emit("Warning", "FailedScheduling", decision.reason, pod.key)))
+        queue = sorted((p for p in snapshot.pods_on_node("")
+                        if _pending(p) and _sched.pick_scheduler(p, schedulers) is sched), key=_queue_order)
+        if not queue:
+            return Result()
+        decisions, _ = _sched.schedule_many(queue, node_infos(snapshot), sched,
+                                            cursors.setdefault(sched.name, _sched.Cursor()))
+        actions: list = []
+        for pod, decision in zip(queue, decisions):
+            ns, name = pod.metadata.namespace, pod.metadata.name
+            if isinstance(decision, _sched.Binding):
+                actions.append(Bind(ns, name, decision.node_name))
+                actions.append(Emit("Normal", "Scheduled",
+                                    f"Successfully assigned {ns}/{name} to {decision.node_name}", pod.key))
+                continue
+            conds = set_condition(pod.status.get("conditions"), "PodScheduled", "False", now,
+                                  "Unschedulable", decision.reason)
+            if conds == pod.status.get("conditions"):
+                continue
+            status = pod.status.update({"phase": "Pending", "conditions": conds})
+            actions.append(UpdateStatus(pod.set(status=status)))
+            actions.append(Emit("Warning", "FailedScheduling", decision.reason, pod.key))
+        return Result(tuple(actions))
 
-    def pending_pods(event, snapshot):
+    def wake(event, snapshot):
         o = event.object
-        if o.kind == "Pod" and (event.type != "DELETED" and not (event.old is not None and
-                                                                 event.old.spec.get("nodeName")
-                                                                 and o.metadata.deletionTimestamp)):
+        if o.kind == "Pod":
+            if event.type != "DELETED" and _pending(o):
+                return [scheduler_key(o.spec.get("schedulerName"))]      # a pod joins the queue
+            old = event.old
+            freed = old is not None and old.spec.get("nodeName") and (
+                event.type == "DELETED" or o.metadata.deletionTimestamp is not None
+                or o.status.get("phase") in ("Succeeded", "Failed"))
+            if not freed:
+                return []
+        # room may have been made (a pod went away, a node changed): retry the queue
+        if not snapshot.by_node.get(""):
             return []
-        return [p.key for p in snapshot.pods_on_node("")]
+        return [scheduler_key(name) for name in schedulers]
 
-    return Rule("scheduler", reconcile, primary="Pod",
-                watches={"Node": pending_pods, "Pod": pending_pods}, priority=30)
+    return Rule("scheduler", reconcile, watches={"Node": wake, "Pod": wake}, priority=30)

@@ -19,6 +19,7 @@ running, and the container waits in ``CrashLoopBackOff`` meanwhile.
 from __future__ import annotations
 
 import hashlib
+import math
 
 from pyrsistent import pmap, pvector
 
@@ -35,6 +36,7 @@ FAILED = "sim.reconcile.dev/failed"
 CRASHES = "sim.reconcile.dev/crashes"
 READY = "sim.reconcile.dev/ready"
 HEARTBEAT = 10.0              # seconds between lease renewals, as the kubelet does
+RELIST = 1.0                  # the kubelet's PLEG relists containers every second: starts are seen on a tick
 
 
 def _jitter(seed: int, uid: str) -> float:
@@ -80,6 +82,7 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
         want_ready = pod.metadata.annotations.get(READY, "true") != "false"
         if phase is None:
             delay = start_delay * (0.5 + _jitter(seed, pod.metadata.uid))
+            delay = math.ceil((now + delay) / RELIST) * RELIST - now   # seen at the next relist
             status = st.update({"phase": "Pending", "hostIP": node.status.get("hostIP", ""),
                                 "startTime": now, "qosClass": "BestEffort",
                                 "conditions": set_condition(None, "PodScheduled", "True", now),

@@ -4,7 +4,7 @@ from pyrsistent import pmap
 
 from reconcile.actions import Bind, Create, Delete, Update, UpdateStatus
 from reconcile.controllers import endpoints, gc, nodelifecycle
-from reconcile.controllers.scheduling import scheduling_rule
+from reconcile.controllers.scheduling import scheduler_key, scheduling_rule
 from reconcile.model import Lease, Namespace, Node, Pod, ReplicaSet, Service
 
 from tests.reconcile.controllers.helpers import State, kinds
@@ -155,7 +155,7 @@ def test_a_pending_pod_is_bound_to_the_least_allocated_node():
         s.add(Pod.new(f"busy-{name}", "default", spec={"nodeName": name, "containers": [
             {"name": "c", "resources": {"requests": {"cpu": used}}}]}))
     p = s.add(Pod.new("p", "default", spec={"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]}))
-    result = scheduling_rule().reconcile(s.snapshot, p.key, s.now)
+    result = scheduling_rule().reconcile(s.snapshot, scheduler_key(), s.now)
     assert result.actions[0] == Bind("default", "p", "n2")
 
 
@@ -163,11 +163,11 @@ def test_a_bound_pod_is_left_alone():
     s = State()
     s.add(Node.new("n1", status={"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}))
     p = s.add(Pod.new("p", "default", spec={"nodeName": "n1", "containers": []}))
-    assert scheduling_rule().reconcile(s.snapshot, p.key, s.now).actions == ()
+    assert scheduling_rule().reconcile(s.snapshot, scheduler_key(), s.now).actions == ()
 
 
 def test_a_pod_for_another_scheduler_stays_pending():
     s = State()
     s.add(Node.new("n1", status={"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}))
     p = s.add(Pod.new("p", "default", spec={"schedulerName": "my-scheduler", "containers": []}))
-    assert scheduling_rule().reconcile(s.snapshot, p.key, s.now).actions == ()
+    assert scheduling_rule().reconcile(s.snapshot, scheduler_key(), s.now).actions == ()
