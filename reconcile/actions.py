@@ -107,11 +107,7 @@ def apply_action(store, action: Action, now: float, emit) -> None:
         store.delete(action.kind, action.name, action.namespace, propagation=action.propagation,
                      resource_version=action.resource_version)
     elif isinstance(action, Bind):
-        pod = store.get("Pod", action.name, action.namespace)
-        if pod.spec.get("nodeName"):
-            from reconcile.errors import Conflict
-            raise Conflict(f"pod {action.namespace}/{action.name} is already bound to {pod.spec['nodeName']}")
-        store.update(pod.set(spec=pod.spec.set("nodeName", action.node)))
+        store.bind(action.namespace, action.name, action.node)
     elif isinstance(action, Emit):
         emit(now, action)
     else:

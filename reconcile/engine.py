@@ -97,6 +97,7 @@ class Engine:
         self._heap: list = []
         self._due: dict = {}             # (rule, key) -> due time of its queued entry
         self._seq = itertools.count()
+        self._by_kind: dict = {}
         self._failures: collections.Counter = collections.Counter()
         self._on_event = on_event or (lambda now, emit: None)
         for r in rules:
@@ -108,6 +109,7 @@ class Engine:
         if rule.name in self.rules:
             raise ValueError(f"a rule named {rule.name!r} is already registered")
         self.rules[rule.name] = rule
+        self._by_kind.clear()
         if rule.primary:
             for obj in self.store.snapshot().list(rule.primary):
                 self.enqueue(rule.name, obj.key)
@@ -122,9 +124,18 @@ class Engine:
         self._due[item] = due
         heapq.heappush(self._heap, (due, self.rules[rule].priority, next(self._seq), rule, key))
 
+    def _interested(self, kind: str) -> list:
+        """The rules that an event on ``kind`` can wake, in registration order."""
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = self._by_kind[kind] = [r for r in self.rules.values() if
+                                           kind == r.primary or kind in r.owns or kind in r.watches
+                                           or "*" in r.watches]
+        return found
+
     def _wake(self, event: Event) -> None:
         snapshot = self.store.snapshot()
-        for rule in self.rules.values():
+        for rule in self._interested(event.object.kind):
             for key in rule.keys_for(event, snapshot):
                 self.enqueue(rule.name, key)
 

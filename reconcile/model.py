@@ -27,7 +27,9 @@ from typing import Any, Mapping
 
 from pyrsistent import PClass, PMap, PVector, field, pmap, pvector  # noqa: F401 (pvector re-exported)
 
-from reconcile import _defaults
+from reconcile import _defaults, _pmap_speed
+
+_pmap_speed.install()
 
 __all__ = [
     "ModelError", "ObjectMeta", "OwnerReference", "KObject",

@@ -295,9 +295,16 @@ def balanced_allocation(pod, requests: PodRequests, node: NodeInfo) -> int:
     return int((1 - std) * MAX_NODE_SCORE)
 
 
-for _plugin in (fit_resources, node_selector, node_unschedulable, taint_toleration,
-                least_allocated, balanced_allocation):
-    _plugin.shape_only = True       # reads only the pod's namespace, labels and spec: verdicts can be reused
+# What each plugin reads of a pod: "requests" (its PodRequests) and the spec fields named.
+# Two pods alike in all that a scheduler's plugins read get the same verdict from an
+# unchanged node, so a scheduler whose plugins all say what they read judges each node
+# once per such shape; a plugin that says only ``shape_only = True`` reads the pod's
+# namespace, labels and spec; a plugin that says neither makes every pod be judged afresh.
+for _plugin, _reads in ((fit_resources, ("requests",)), (least_allocated, ("requests",)),
+                        (balanced_allocation, ("requests",)), (node_selector, ("nodeSelector", "affinity")),
+                        (node_unschedulable, ("tolerations",)), (taint_toleration, ("tolerations",))):
+    _plugin.shape_only = True
+    _plugin.reads = _reads
 
 DEFAULT_FILTERS = (node_unschedulable, taint_toleration, node_selector, fit_resources)
 DEFAULT_SCORES = ((least_allocated, 1), (balanced_allocation, 1))
@@ -365,13 +372,27 @@ class Scheduler:
     name: str = DEFAULT_SCHEDULER
     percentage_of_nodes_to_score: int = 0
     shape_only: bool = field(init=False, repr=False, compare=False, default=False)
+    reads: tuple | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         scores = tuple(s if isinstance(s, tuple) else (s, 1) for s in self.scores)
-        plugins = chain(self.filters, (fn for fn, _ in scores))
+        plugins = list(chain(self.filters, (fn for fn, _ in scores)))
         object.__setattr__(self, "filters", tuple(self.filters))
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "shape_only", all(getattr(p, "shape_only", False) for p in plugins))
+        if all(getattr(p, "reads", None) is not None for p in plugins):
+            fields = sorted({f for p in plugins for f in p.reads} - {"requests"})
+            object.__setattr__(self, "reads", tuple(fields))
+
+    def shape(self, pod, requests: PodRequests):
+        """What this scheduler's plugins read of ``pod`` (pods of one shape get one verdict
+        per unchanged node), or None when a plugin may read anything."""
+        if self.reads is not None:
+            spec = pod.spec
+            return (requests, *[spec.get(f) for f in self.reads])
+        if self.shape_only:
+            return (pod.metadata.namespace, pod.metadata.labels, pod.spec)
+        return None
 
     def verdict(self, pod, requests: PodRequests, node: NodeInfo) -> Any:
         """A tuple of reasons if a filter rejects the node, else its weighted score."""
@@ -431,17 +452,19 @@ def pick_scheduler(pod, schedulers: Mapping[str, Scheduler]) -> Scheduler | None
 
 
 def schedule_many(pods: Sequence, node_infos: Sequence[NodeInfo], scheduler: Scheduler,
-                  cursor: Cursor | None = None) -> tuple[list, list[NodeInfo]]:
+                  cursor: Cursor | None = None, memos: dict | None = None,
+                  in_order: bool = False) -> tuple[list, list[NodeInfo]]:
     """Schedule pods one after another, each seeing the bindings before it.
 
     Returns a :class:`Binding` or :class:`Unschedulable` per pod, and the node
     infos, by name, with the bound pods added. The nodes are searched in name
-    order from ``cursor`` (a fresh one when None), as :meth:`Scheduler.schedule`.
+    order from ``cursor`` (a fresh one when None), as :meth:`Scheduler.schedule`;
+    ``in_order=True`` says they are given sorted by name already.
 
-    Verdicts are reused: a node that has not changed judges pods with equal
-    namespace, labels and spec alike, so a deployment's replicas cost little.
-    That holds for plugins that read no other part of the pod; a scheduler
-    with a plugin not marked ``shape_only = True`` judges every pod afresh.
+    Verdicts are reused: a node that has not changed judges pods of one
+    :meth:`Scheduler.shape` alike, so a deployment's replicas cost little.
+    ``memos`` (a dict the caller keeps) carries them over to the next call,
+    for the nodes that are still the same objects.
 
     >>> from reconcile.model import Node, Pod
     >>> nodes = [NodeInfo.from_node(Node.new(f"n{i}", status={"allocatable": {"cpu": "1", "pods": "2"}}))
@@ -453,23 +476,33 @@ def schedule_many(pods: Sequence, node_infos: Sequence[NodeInfo], scheduler: Sch
     >>> results[-1].reason
     '0/2 nodes are available: 2 Too many pods.'
     """
-    nodes = sorted(node_infos, key=lambda ni: ni.name)
+    nodes = list(node_infos) if in_order else sorted(node_infos, key=lambda ni: ni.name)
     n, cursor = len(nodes), Cursor() if cursor is None else cursor
-    memos: dict = {}        # pod shape -> (requests, memo), for the last _MEMO_SHAPES shapes
+    memos = {} if memos is None else memos          # pod shape -> memo, for the last _MEMO_SHAPES shapes
+    if memos.get(None) != n:                        # memos are by node position: a new node count voids them
+        memos.clear()
+        memos[None] = n
     results: list = []
+    last_spec, last = None, None
     for pod in pods:
         if n == 0:
             results.append(Unschedulable(NO_NODES_AVAILABLE))
             continue
-        shape = (pod.metadata.namespace, pod.metadata.labels, pod.spec) if scheduler.shape_only else None
-        entry = memos.pop(shape, None) if shape else None
-        if entry is None:
-            entry = (pod_requests(pod), ([None] * n, [None] * n) if shape else None)
-        if shape:
-            memos[shape] = entry
-            if len(memos) > _MEMO_SHAPES:
-                del memos[next(iter(memos))]
-        requests, memo = entry
+        spec = pod.spec
+        if spec is last_spec:                       # a template's pods share their spec
+            requests, shape = last
+        else:
+            requests = pod_requests(pod)
+            shape = scheduler.shape(pod, requests)
+            last_spec, last = spec, (requests, shape)
+        memo = None
+        if shape is not None:
+            memo = memos.pop(shape, None)
+            if memo is None:
+                memo = ([None] * n, [None] * n)
+            memos[shape] = memo
+            if len(memos) > _MEMO_SHAPES + 1:
+                del memos[next(k for k in memos if k is not None)]
         result, index = scheduler._search(pod, requests, nodes, cursor, memo)
         if index >= 0:
             nodes[index] = nodes[index].add_pod(pod, requests)

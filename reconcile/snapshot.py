@@ -186,23 +186,64 @@ def _sort_key3(key: tuple) -> tuple:
     return (kind, ns or "", name)
 
 
+class _LazyEvolver:
+    """A pmap evolver made on first write (most writes touch one table and no index)."""
+
+    __slots__ = ("base", "ev")
+
+    def __init__(self, base: PMap):
+        self.base, self.ev = base, None
+
+    def __contains__(self, key) -> bool:
+        return key in (self.ev if self.ev is not None else self.base)
+
+    def __getitem__(self, key):
+        return (self.ev if self.ev is not None else self.base)[key]
+
+    def __setitem__(self, key, value) -> None:
+        if self.ev is None:
+            self.ev = self.base.evolver()
+        self.ev[key] = value
+
+    def __delitem__(self, key) -> None:
+        if self.ev is None:
+            self.ev = self.base.evolver()
+        del self.ev[key]
+
+    def persistent(self) -> PMap:
+        if self.ev is None:
+            return self.base
+        self.base, self.ev = self.ev.persistent(), None
+        return self.base
+
+
 class SnapshotEvolver:
     """Batches changes to a snapshot; :meth:`persistent` returns the new snapshot."""
 
     def __init__(self, base: Snapshot):
         self.base = base
-        self._objects = base.objects.evolver()
+        self._objects = _LazyEvolver(base.objects)
         self._tables: dict = {}
-        self._by_label = base.by_label.evolver()
-        self._by_owner = base.by_owner.evolver()
-        self._by_node = base.by_node.evolver()
-        self._by_uid = base.by_uid.evolver()
+        self._by_label = _LazyEvolver(base.by_label)
+        self._by_owner = _LazyEvolver(base.by_owner)
+        self._by_node = _LazyEvolver(base.by_node)
+        self._by_uid = _LazyEvolver(base.by_uid)
 
     def _table(self, kind: str):
         t = self._tables.get(kind)
         if t is None:
             t = self._tables[kind] = (self._objects[kind] if kind in self._objects else _NO_MAP).evolver()
         return t
+
+    def get(self, kind: str, namespace: str | None, name: str) -> KObject | None:
+        """The object as changed so far (what the store reads in the middle of a batch)."""
+        t = self._tables.get(kind)
+        if t is None:
+            return self.base.objects.get(kind, _NO_MAP).get((namespace, name))
+        try:
+            return t[(namespace, name)]
+        except KeyError:
+            return None
 
     @staticmethod
     def _set_add(ev, key, member):

@@ -66,6 +66,8 @@ class Store:
         self.clock = clock
         self.backend = backend
         self._snapshot: Snapshot = EMPTY
+        self._ev = None                 # the writes not yet made into a snapshot (a SnapshotEvolver)
+        self._rev = 0                   # the revision, counting those writes
         self._history: collections.deque = collections.deque(maxlen=history)
         self._lock = threading.RLock()
         self._batch_depth = 0
@@ -79,24 +81,35 @@ class Store:
             for obj in objects:
                 ev.put(obj, None)
             self._snapshot = ev.persistent(revision)
+            self._rev = revision
 
     # -- reading
     @property
     def revision(self) -> int:
-        return self._snapshot.revision
+        return self._rev
 
     def snapshot(self) -> Snapshot:
-        """The current state: an immutable value (O(1))."""
+        """The current state: an immutable value (O(1) when no write is half-way through a batch)."""
+        if self._ev is not None:
+            with self._lock:
+                if self._ev is not None:
+                    self._snapshot, self._ev = self._ev.persistent(self._rev), None
         return self._snapshot
 
+    def _current(self, kind: str, namespace: str | None, name: str) -> KObject | None:
+        ev = self._ev
+        if ev is not None:
+            return ev.get(kind, namespace, name)
+        return self._snapshot.get(kind, name, namespace)
+
     def get(self, kind: str, name: str, namespace: str | None = "default") -> KObject:
-        obj = self._snapshot.get(kind, name, _ns(kind, namespace))
+        obj = self.snapshot().get(kind, name, _ns(kind, namespace))
         if obj is None:
             raise NotFound(f"{kind} {_show(_ns(kind, namespace), name)} not found")
         return obj
 
     def list(self, kind: str, namespace: str | None = None, selector=None, field_selector=None) -> list[KObject]:
-        return self._snapshot.list(kind, namespace, selector, field_selector)
+        return self.snapshot().list(kind, namespace, selector, field_selector)
 
     def watch(self, since: int) -> list[Event]:
         """Events after revision ``since``, in order; :class:`Gone` if they are no longer kept."""
@@ -118,13 +131,13 @@ class Store:
     def batch(self) -> Iterator["Store"]:
         """Writes inside commit together: all of them, or (on an exception) none."""
         with self._lock:
-            before = (self._snapshot, len(self._pending))
+            before = (self.snapshot(), len(self._pending))
             self._batch_depth += 1
             try:
                 yield self
             except BaseException:
                 self._batch_depth -= 1
-                self._snapshot = before[0]
+                self._rollback(before[0])
                 del self._pending[before[1]:]
                 raise
             self._batch_depth -= 1
@@ -132,22 +145,28 @@ class Store:
                 try:
                     self._commit()
                 except BaseException:
-                    self._snapshot = before[0]
+                    self._rollback(before[0])
                     raise
+
+    def _rollback(self, snapshot: Snapshot) -> None:
+        self._snapshot, self._ev, self._rev = snapshot, None, snapshot.revision
 
     def create(self, obj: KObject) -> KObject:
         with self._lock:
             ns = obj.metadata.namespace
-            old = self._snapshot.get(obj.kind, obj.metadata.name, ns)
+            old = self._current(obj.kind, ns, obj.metadata.name)
             if old is not None:
                 raise AlreadyExists(f"{obj.kind} {_show(ns, obj.metadata.name)} already exists")
-            _admission.admit(obj, None, self._snapshot, self._policies)
+            _admission.admit(obj, None, self._admission_view(), self._policies)
             revision = self.revision + 1
             meta = obj.metadata.set(
                 uid=obj.metadata.uid or str(uuid.UUID(int=(self._uid_seed << 64) | revision)),
                 resourceVersion=str(revision), generation=1,
                 creationTimestamp=self.clock(), deletionTimestamp=None)
-            new = obj.set(metadata=meta)
+            if obj.kind == "Pod" and not obj.status.get("phase"):   # the API server's PrepareForCreate
+                new = obj.set(metadata=meta, status=_PENDING if not obj.status else obj.status.set("phase", "Pending"))
+            else:
+                new = obj.set(metadata=meta)
             self._apply(revision, ADDED, new, None)
             return new
 
@@ -162,7 +181,7 @@ class Store:
     def _update(self, obj: KObject, status: bool) -> KObject:
         with self._lock:
             ns = obj.metadata.namespace
-            old = self._snapshot.get(obj.kind, obj.metadata.name, ns)
+            old = self._current(obj.kind, ns, obj.metadata.name)
             if old is None:
                 raise NotFound(f"{obj.kind} {_show(ns, obj.metadata.name)} not found")
             rv = obj.metadata.resourceVersion
@@ -185,13 +204,35 @@ class Store:
                                         deletionTimestamp=old.metadata.deletionTimestamp,
                                         generation=generation)
                 new = obj.set(metadata=meta, status=old.status)
-                _admission.admit(new, old, self._snapshot, self._policies)
+                _admission.admit(new, old, self._admission_view(), self._policies)
             revision = self.revision + 1
             new = new.set(metadata=new.metadata.set(resourceVersion=str(revision)))
             if new.metadata.deletionTimestamp is not None and not new.metadata.finalizers:
                 self._apply(revision, DELETED, new, old)   # the last finalizer is gone
             else:
                 self._apply(revision, MODIFIED, new, old)
+            return new
+
+    def bind(self, namespace: str, name: str, node: str) -> KObject:
+        """Bind a pending pod to a node (the pods/binding subresource): ``spec.nodeName``
+        and the ``PodScheduled=True`` condition, in one write; a Conflict if it is bound."""
+        with self._lock:
+            old = self._current("Pod", namespace, name)
+            if old is None:
+                raise NotFound(f"Pod {_show(namespace, name)} not found")
+            if old.spec.get("nodeName"):
+                raise Conflict(f"pod {_show(namespace, name)} is already bound to {old.spec['nodeName']}")
+            if old.metadata.deletionTimestamp is not None:
+                raise Conflict(f"pod {_show(namespace, name)} is being deleted")
+            now = self.clock()
+            conds = [c for c in old.status.get("conditions") or () if c.get("type") != "PodScheduled"]
+            conds.insert(0, _scheduled(now))
+            revision = self._rev + 1
+            new = old.set(metadata=old.metadata.set(resourceVersion=str(revision),
+                                                    generation=old.metadata.generation + 1),
+                          spec=old.spec.set("nodeName", node),
+                          status=old.status.set("conditions", pvector(conds)))
+            self._apply(revision, MODIFIED, new, old)
             return new
 
     def patch(self, kind: str, name: str, namespace: str | None = "default", patch: Mapping | None = None,
@@ -231,7 +272,7 @@ class Store:
                                f"(resourceVersion {resource_version}, now {old.metadata.resourceVersion})")
             finalizers = old.metadata.finalizers
             if propagation == "Foreground" and "foregroundDeletion" not in finalizers \
-                    and self._snapshot.by_owner.get(old.metadata.uid):
+                    and self.snapshot().by_owner.get(old.metadata.uid):
                 finalizers = finalizers.append("foregroundDeletion")
             revision = self.revision + 1
             if finalizers:
@@ -251,28 +292,38 @@ class Store:
             return gone
 
     def _orphan_dependents(self, uid: str) -> None:
-        for dep in self._snapshot.owned_by(uid):
+        for dep in self.snapshot().owned_by(uid):
             owners = pvector(o for o in dep.metadata.ownerReferences if o.uid != uid)
             self._update(dep.set(metadata=dep.metadata.set(ownerReferences=owners, resourceVersion="")), False)
 
     # -- internals
+    def _admission_view(self):
+        """What admission reads (the policies): the current state, when there are any."""
+        if self._policies and (self._snapshot.count("Policy")
+                               or self._ev is not None and "Policy" in self._ev._tables):
+            return self.snapshot()
+        return self._snapshot
+
     def _apply(self, revision: int, type_: str, new: KObject, old: KObject | None) -> None:
-        previous = self._snapshot
-        ev = previous.evolver()
+        ev = self._ev
+        if ev is None:
+            ev = self._ev = self._snapshot.evolver()
         if type_ == DELETED:
             ev.remove(old)
         else:
             ev.put(new, old)
-        self._snapshot = ev.persistent(revision)
+        self._rev = revision
         self._pending.append(Event(revision, type_, new, old))
         if self._batch_depth == 0:
+            previous = self._snapshot
             try:
                 self._commit()
             except BaseException:
-                self._snapshot = previous   # not durable, so not done
+                self._rollback(previous)    # not durable, so not done
                 raise
 
     def _commit(self) -> None:
+        self.snapshot()
         pending, self._pending = self._pending, []
         if not pending:
             return
@@ -286,6 +337,20 @@ class Store:
     def close(self) -> None:
         if self.backend is not None:
             self.backend.close()
+
+
+_PENDING = freeze({"phase": "Pending"})
+_SCHEDULED: dict = {}
+
+
+def _scheduled(now: float):
+    """The PodScheduled=True condition at ``now`` (one shared value per instant)."""
+    c = _SCHEDULED.get(now)
+    if c is None:
+        if len(_SCHEDULED) > 1024:
+            _SCHEDULED.clear()
+        c = _SCHEDULED[now] = freeze({"type": "PodScheduled", "status": "True", "lastTransitionTime": now})
+    return c
 
 
 def _merge(target, patch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from pyrsistent import pvector
+from pyrsistent import pmap, pvector
 
 from reconcile import labels as _labels
 from reconcile.model import KObject, OwnerReference
@@ -79,7 +79,6 @@ def is_ready(pod: KObject) -> bool:
 
 def set_condition(conditions, type_: str, status: str, now: float, reason: str = "", message: str = ""):
     """Conditions with ``type_`` set; lastTransitionTime moves only when the status changes."""
-    from pyrsistent import pmap
     out = []
     found = False
     for c in conditions or ():

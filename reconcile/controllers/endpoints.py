@@ -10,6 +10,7 @@ container port (looked up in each pod, so pods may differ).
 
 from __future__ import annotations
 
+from reconcile import labels
 from reconcile.actions import Create, Delete, Result, Update
 from reconcile.controllers._common import is_active, is_ready
 from reconcile.engine import Rule
@@ -84,7 +85,6 @@ def reconcile_endpoints(snapshot, key, now: float) -> Result:
 
 
 def _selector(service):
-    from reconcile import labels
     return labels.from_set(dict(service.spec["selector"]))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pyrsistent import pmap
 
+from reconcile import pods as _pods
 from reconcile.actions import Create, Delete, Result, Update, UpdateStatus
 from reconcile.controllers._common import (
     controller_of, is_active, is_controlled_by, is_ready, pod_name, with_owner, without_owner,
@@ -26,7 +27,6 @@ BURST = 500   # Kubernetes creates at most 500 pods of one ReplicaSet per sync
 
 def deletion_order(pods, now: float):
     """Pods in the order Kubernetes deletes them when scaling down (ActivePods' Less)."""
-    from reconcile import pods as _pods
     return sorted(pods, key=lambda p: _pods.pod_deletion_key(p, now))
 
 

@@ -12,6 +12,7 @@ Unschedulable pods are tried again when nodes change or pods go away.
 
 from __future__ import annotations
 
+from reconcile._defaults import DEFAULT_SCHEDULER
 from reconcile.actions import Bind, Emit, Result, UpdateStatus
 from reconcile.controllers._common import set_condition
 from reconcile.engine import Rule
@@ -23,7 +24,6 @@ KIND = "Scheduler"     # the kind in a scheduler's work-queue key (not an object
 
 def scheduler_key(name: str | None = None) -> tuple:
     """The engine key of the scheduler named ``name`` (the default scheduler when None)."""
-    from reconcile._defaults import DEFAULT_SCHEDULER
     return (KIND, None, name or DEFAULT_SCHEDULER)
 
 
@@ -44,29 +44,11 @@ def scheduling_rule(schedulers=None) -> Rule:
         default = _sched.Scheduler()
         schedulers = {default.name: default}
 
-    memo: dict = {}      # node name -> (node, its pod set, NodeInfo): a cache of a pure function
+    cache = _NodeCache(_sched)
     # kube-scheduler's nextStartNodeIndex, one per scheduler: where the next search starts, so that
     # large clusters are searched a slice at a time (deterministic: it follows the engine's order)
     cursors: dict = {}
-
-    def node_infos(snapshot):
-        """NodeInfo for every node; recomputed only for nodes whose object or pods changed."""
-        out = []
-        by_node = snapshot.by_node
-        nodes = snapshot.objects.get("Node")
-        if not nodes:
-            return out
-        for key in sorted(nodes):
-            node = nodes[key]
-            pods = by_node.get(node.name)
-            hit = memo.get(node.name)
-            if hit is not None and hit[0] is node and hit[1] is pods:
-                out.append(hit[2])
-                continue
-            info = _sched.NodeInfo.from_node(node, snapshot.pods_on_node(node.name))
-            memo[node.name] = (node, pods, info)
-            out.append(info)
-        return out
+    memos: dict = {}     # scheduler name -> its verdict memos (see schedule_many)
 
     def reconcile(snapshot, key, now: float) -> Result:
         sched = schedulers.get(key[2])
@@ -76,8 +58,9 @@ def scheduling_rule(schedulers=None) -> Rule:
                         if _pending(p) and _sched.pick_scheduler(p, schedulers) is sched), key=_queue_order)
         if not queue:
             return Result()
-        decisions, _ = _sched.schedule_many(queue, node_infos(snapshot), sched,
-                                            cursors.setdefault(sched.name, _sched.Cursor()))
+        decisions, _ = _sched.schedule_many(queue, cache.infos(snapshot), sched,
+                                            cursors.setdefault(sched.name, _sched.Cursor()),
+                                            memos.setdefault(sched.name, {}), in_order=True)
         actions: list = []
         for pod, decision in zip(queue, decisions):
             ns, name = pod.metadata.namespace, pod.metadata.name
@@ -96,6 +79,7 @@ def scheduling_rule(schedulers=None) -> Rule:
         return Result(tuple(actions))
 
     def wake(event, snapshot):
+        cache.saw(event)
         o = event.object
         if o.kind == "Pod":
             if event.type != "DELETED" and _pending(o):
@@ -111,4 +95,72 @@ def scheduling_rule(schedulers=None) -> Rule:
             return []
         return [scheduler_key(name) for name in schedulers]
 
-    return Rule("scheduler", reconcile, watches={"Node": wake, "Pod": wake}, priority=30)
+    def observe(event, snapshot):
+        cache.saw(event)
+        return []
+
+    return Rule("scheduler", reconcile, watches={"Node": wake, "Pod": wake, "*": observe}, priority=30)
+
+
+class _NodeCache:
+    """The scheduler's view of the nodes (kube-scheduler's cache): a NodeInfo per node, by name.
+
+    A memo of a pure function of the snapshot. The rule's watches feed it
+    every event, so when a snapshot is the one right after the events seen,
+    only the nodes those events touched are looked at again; any other
+    snapshot (a test's, say) gets every node checked.
+    """
+
+    def __init__(self, sched):
+        self._sched = sched
+        self._names: list = []
+        self._infos: list = []
+        self._index: dict = {}
+        self._basis: dict = {}      # node name -> (node object, its pod set) the info was made from
+        self._dirty: set = set()
+        self._seen = -1             # revision of the last event seen
+        self._synced = -2           # revision of the last snapshot the list matches
+
+    def saw(self, event) -> None:
+        if self._seen >= 0 and event.revision != self._seen + 1:
+            self._synced = -2       # a gap in the events: trust nothing
+        self._seen = event.revision
+        o, old = event.object, event.old
+        if o.kind == "Node":
+            self._dirty.add(o.name)
+            if old is None or event.type == "DELETED":
+                self._synced = -2   # the set of nodes changed
+        elif o.kind == "Pod":
+            for pod in (o, old):
+                node = pod.spec.get("nodeName") if pod is not None else None
+                if node:
+                    self._dirty.add(node)
+                    if old is not None and o.status.get("phase") != old.status.get("phase"):
+                        self._basis.pop(node, None)     # a finished pod frees its node: same pod set
+
+    def infos(self, snapshot) -> list:
+        """NodeInfo for every node, in name order."""
+        nodes = snapshot.objects.get("Node")
+        if not nodes:
+            return []
+        if self._synced >= 0 and snapshot.revision == self._seen:
+            todo = [n for n in self._dirty if n in self._index]     # only what changed since the last pass
+        else:
+            names = [name for _, name in sorted(nodes)]
+            if names != self._names:
+                self._names, self._index = names, {name: i for i, name in enumerate(names)}
+                self._infos = [None] * len(names)
+            todo = names
+        by_node, from_node, infos = snapshot.by_node, self._sched.NodeInfo.from_node, self._infos
+        for name in todo:
+            node = nodes.get((None, name))
+            pods = by_node.get(name)
+            basis = self._basis.get(name)
+            i = self._index[name]
+            if basis is not None and basis[0] is node and basis[1] is pods and infos[i] is not None:
+                continue
+            self._basis[name] = (node, pods)
+            infos[i] = from_node(node, snapshot.pods_on_node(name))
+        self._dirty.clear()
+        self._synced = snapshot.revision
+        return infos

@@ -21,13 +21,13 @@ from __future__ import annotations
 import hashlib
 import math
 
-from pyrsistent import pmap, pvector
+from pyrsistent import pvector
 
 from reconcile.actions import Create, Emit, Result, Update, UpdateStatus
 from reconcile.controllers._common import set_condition
 from reconcile.controllers.nodelifecycle import LEASE_NAMESPACE
 from reconcile.engine import Rule
-from reconcile.model import Lease
+from reconcile.model import EMPTY_MAP, Lease, freeze
 from reconcile.pods import next_backoff
 
 __all__ = ["kubelet_rules", "FAILED", "CRASHES", "READY", "HEARTBEAT"]
@@ -59,12 +59,88 @@ def _container_statuses(pod, now: float, running: bool, ready: bool, restarts: i
                  "started": running, "state": state, "image": c.get("image", "")}
         if last_exit is not None:
             entry["lastState"] = {"terminated": {"exitCode": last_exit, "reason": "Error", "finishedAt": now}}
-        out.append(pmap(entry))
+        out.append(freeze(entry))
     return pvector(out)
+
+
+def qos_class(spec) -> str:
+    """Kubernetes' pod QoS class: Guaranteed (every container's cpu and memory limits set and
+    equal to its requests), BestEffort (no requests or limits at all), else Burstable."""
+    containers = list(spec.get("containers") or ()) + list(spec.get("initContainers") or ())
+    any_set, guaranteed = False, bool(containers)
+    for c in containers:
+        res = c.get("resources") or EMPTY_MAP
+        req, lim = res.get("requests") or EMPTY_MAP, res.get("limits") or EMPTY_MAP
+        any_set = any_set or any(req.get(r) or lim.get(r) for r in ("cpu", "memory"))
+        for r in ("cpu", "memory"):
+            if not lim.get(r) or (req.get(r) and req.get(r) != lim.get(r)):
+                guaranteed = False
+    return "Guaranteed" if guaranteed and any_set else "Burstable" if any_set else "BestEffort"
+
+
+class _Shared:
+    """Status parts that many pods have alike (their conditions at one instant, the container
+    statuses of one template at one instant), made once: a memo of pure functions."""
+
+    def __init__(self, size: int = 4096):
+        self.size, self.memo = size, {}
+
+    def get(self, key, make):
+        hit = self.memo.get(key)
+        if hit is None:
+            if len(self.memo) >= self.size:
+                self.memo.clear()
+            hit = self.memo[key] = make()
+        return hit
+
+
+def _since(st, type_: str):
+    for c in st.get("conditions") or ():
+        if c.get("type") == type_ and c.get("status") == "True":
+            return c.get("lastTransitionTime")
+    return None
+
+
+def _running_since(st, now: float) -> float:
+    sim = st.get("sim") or EMPTY_MAP
+    if sim.get("runningSince") is not None:
+        return sim["runningSince"]
+    for c in st.get("containerStatuses") or ():
+        started = ((c.get("state") or EMPTY_MAP).get("running") or EMPTY_MAP).get("startedAt")
+        if started is not None:
+            return started
+    return now
 
 
 def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
     """The simulated kubelet rules: pod lifecycle and node heartbeats."""
+    shared = _Shared()
+
+    def qos_of(spec) -> str:
+        key = (spec.get("containers"), spec.get("initContainers"))    # a template's pods share these
+        hit = shared.get(("qos", id(key[0]), id(key[1])), lambda: (key, qos_class(spec)))
+        return hit[1] if hit[0][0] is key[0] and hit[0][1] is key[1] else qos_class(spec)
+
+    def started_status(pod, st, node, scheduled: float, now: float, ready: bool, restarts: int, last_exit):
+        """The pod's status once its containers run (one write from Pending to Running)."""
+        value = "True" if ready else "False"
+        scheduled_cond = next((c for c in st.get("conditions") or () if c.get("type") == "PodScheduled"), None)
+        conds = shared.get(("conds", scheduled_cond, now, value), lambda: pvector(
+            ([scheduled_cond] if scheduled_cond is not None else [])
+            + [freeze({"type": t, "status": v, "lastTransitionTime": now})
+               for t, v in (("Initialized", "True"), ("ContainersReady", value), ("Ready", value))]))
+        containers = pod.spec.get("containers")
+        cs = shared.get(("cs", id(containers), now, ready, restarts, last_exit), lambda: (containers, _container_statuses(
+            pod, now, True, ready, restarts, None, last_exit)))
+        if cs[0] is not containers:    # an id reused by another spec: make them afresh
+            cs = (containers, _container_statuses(pod, now, True, ready, restarts, None, last_exit))
+        node_index = int(node.metadata.annotations.get("sim.reconcile.dev/index", "0"))
+        update = {"phase": "Running", "hostIP": node.status.get("hostIP", ""),
+                  "podIP": st.get("podIP") or _pod_ip(node_index, pod.metadata.uid),
+                  "startTime": st.get("startTime", scheduled),
+                  "qosClass": st.get("qosClass") or qos_of(pod.spec),
+                  "conditions": conds, "containerStatuses": cs[1]}
+        return st.update(update)
 
     def reconcile_pod(snapshot, key, now: float) -> Result:
         _, ns, name = key
@@ -80,30 +156,26 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
         if phase in ("Succeeded", "Failed"):
             return Result()
         want_ready = pod.metadata.annotations.get(READY, "true") != "false"
-        if phase is None:
+        sim = st.get("sim") or EMPTY_MAP
+        if phase in (None, "Pending") and sim.get("restartAt") is None:
+            # admitted when bound; the containers are seen running at the relist after the start delay
+            scheduled = _since(st, "PodScheduled")
+            if scheduled is None:
+                scheduled = pod.metadata.creationTimestamp if pod.metadata.creationTimestamp is not None else now
             delay = start_delay * (0.5 + _jitter(seed, pod.metadata.uid))
-            delay = math.ceil((now + delay) / RELIST) * RELIST - now   # seen at the next relist
-            status = st.update({"phase": "Pending", "hostIP": node.status.get("hostIP", ""),
-                                "startTime": now, "qosClass": "BestEffort",
-                                "conditions": set_condition(None, "PodScheduled", "True", now),
-                                "containerStatuses": _container_statuses(pod, now, False, False, 0, None, None),
-                                "sim": pmap({"startAt": now + delay, "crashesSeen": 0, "backoff": 0.0})})
-            return Result((UpdateStatus(pod.set(status=status)),), requeue_after=delay)
-        sim = st.get("sim") or pmap()
-        restarts = (st.get("containerStatuses") or [pmap()])[0].get("restartCount", 0)
-        if phase == "Pending" or sim.get("restartAt") is not None:
-            due = sim.get("restartAt") if sim.get("restartAt") is not None else sim.get("startAt", now)
+            start = math.ceil((scheduled + delay) / RELIST) * RELIST
+            if now < start:
+                return Result(requeue_after=start - now)
+            status = started_status(pod, st, node, scheduled, now, want_ready, 0, None)
+            return Result((UpdateStatus(pod.set(status=status)),))
+        restarts = (st.get("containerStatuses") or [EMPTY_MAP])[0].get("restartCount", 0)
+        if sim.get("restartAt") is not None:
+            due = sim["restartAt"]
             if now < due:
                 return Result(requeue_after=due - now)
-            node_index = int(node.metadata.annotations.get("sim.reconcile.dev/index", "0"))
-            conds = set_condition(st.get("conditions"), "Initialized", "True", now)
-            conds = set_condition(conds, "ContainersReady", "True" if want_ready else "False", now)
-            conds = set_condition(conds, "Ready", "True" if want_ready else "False", now)
-            status = st.update({"phase": "Running", "podIP": st.get("podIP") or _pod_ip(node_index, pod.metadata.uid),
-                                "conditions": conds,
-                                "containerStatuses": _container_statuses(pod, now, True, want_ready, restarts,
-                                                                          None, sim.get("lastExit")),
-                                "sim": sim.discard("restartAt").set("runningSince", now)})
+            status = started_status(pod, st, node, st.get("startTime", now), now, want_ready, restarts,
+                                    sim.get("lastExit"))
+            status = status.set("sim", sim.discard("restartAt").set("runningSince", now))
             return Result((UpdateStatus(pod.set(status=status)),))
         # Running: readiness changes and crashes
         crashes = int(pod.metadata.annotations.get(CRASHES, "0"))
@@ -129,7 +201,7 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
             return Result((UpdateStatus(pod.set(status=status)),
                            Emit("Warning", "Failed", "Container exited with code 1; restartPolicy is Never",
                                 pod.key)))
-        backoff = float(next_backoff(sim.get("backoff") or None, sim.get("runningSince", now), now))
+        backoff = float(next_backoff(sim.get("backoff") or None, _running_since(st, now), now))
         sim = sim.set("backoff", backoff).set("restartAt", now + backoff)
         status = st.update({"conditions": conds, "sim": sim,
                             "containerStatuses": _container_statuses(pod, now, False, False, restarts + 1,

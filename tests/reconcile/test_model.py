@@ -106,3 +106,34 @@ def test_endpoints_keep_subsets_at_the_top_level():
                                    "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"port": 80}]}]})
     assert e.to_dict()["subsets"][0]["ports"] == [{"port": 80}]
     assert "spec" not in e.to_dict()
+
+
+# -- the faster PMap lookups give what pyrsistent's own give
+
+def test_fast_pmap_lookups_agree_with_pyrsistent():
+    from hypothesis import given, strategies as st
+    from pyrsistent import pmap
+
+    from reconcile._pmap_speed import ORIGINAL
+
+    keys = st.one_of(st.integers(-50, 50), st.text(max_size=3), st.tuples(st.integers(0, 3), st.text(max_size=2)))
+
+    @given(st.dictionaries(keys, st.integers()), st.lists(keys, max_size=20))
+    def check(d, probes):
+        m = pmap(d)
+        for k in list(d) + probes + [1.0, True]:     # 1.0 == 1 and True == 1: equal keys, one hash
+            assert m.get(k) == ORIGINAL["get"](m, k)
+            assert m.get(k, "none") == ORIGINAL["get"](m, k, "none")
+            assert (k in m) == ORIGINAL["__contains__"](m, k)
+            try:
+                want = ORIGINAL["__getitem__"](m, k)
+            except KeyError:
+                try:
+                    m[k]
+                except KeyError as e:
+                    assert e.args == (k,)
+                else:
+                    raise AssertionError(f"{k!r} found by the fast lookup only")
+            else:
+                assert m[k] == want
+    check()
