@@ -101,6 +101,21 @@ def pod_requests(pod) -> PodRequests:
     PodRequests(milli_cpu=0, memory=0, pods=1, non_zero_milli_cpu=100, non_zero_memory=209715200)
     """
     spec = pod.spec
+    parts = (spec.get("containers"), spec.get("initContainers"), spec.get("overhead"))
+    key = (id(parts[0]), id(parts[1]), id(parts[2]))
+    hit = _REQUESTS.get(key)
+    if hit is not None and hit[0][0] is parts[0] and hit[0][1] is parts[1] and hit[0][2] is parts[2]:
+        return hit[1]          # a template's pods share their containers
+    if len(_REQUESTS) > 4096:
+        _REQUESTS.clear()
+    requests = _REQUESTS[key] = (parts, _pod_requests(spec))
+    return requests[1]
+
+
+_REQUESTS: dict = {}
+
+
+def _pod_requests(spec) -> PodRequests:
     total = sidecars = largest_init = (0, 0, 0, 0)
     for c in spec.get("containers") or ():
         total = _add(total, _container(c))
@@ -156,6 +171,13 @@ class NodeInfo:
         q, nz = self.requested, self.non_zero_requested
         return NodeInfo(self.name, self.labels, self.allocatable, (q[0] + r[0], q[1] + r[1], q[2] + r[2]),
                         (nz[0] + r[3], nz[1] + r[4]), self.taints, self.unschedulable)
+
+    def remove_pod(self, pod, requests: PodRequests | None = None) -> "NodeInfo":
+        """This node with one pod fewer (the inverse of :meth:`add_pod`)."""
+        r = pod_requests(pod) if requests is None else requests
+        q, nz = self.requested, self.non_zero_requested
+        return NodeInfo(self.name, self.labels, self.allocatable, (q[0] - r[0], q[1] - r[1], q[2] - r[2]),
+                        (nz[0] - r[3], nz[1] - r[4]), self.taints, self.unschedulable)
 
 
 # ------------------------------------------------------------------ filters

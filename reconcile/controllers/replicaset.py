@@ -35,39 +35,66 @@ def owned_pods(snapshot, rs):
     ns = rs.metadata.namespace
     selector = workload_selector(rs)
     uid = rs.metadata.uid
+    matches = _Matcher(selector)
     owned, adopt, release = [], [], []
     for p in snapshot.owned_by(uid):
-        if p.kind == "Pod" and is_controlled_by(p, rs) and not selector.matches(p.metadata.labels):
+        if p.kind != "Pod":
+            continue
+        controller, active, _, _ = _facts(p)
+        if controller != uid:
+            continue
+        if not matches(p.metadata.labels):
             release.append(p)
-        elif p.kind == "Pod" and is_controlled_by(p, rs) and is_active(p):
+        elif active:
             owned.append(p)
     if not selector.is_empty():
         for p in snapshot.orphan_pods(ns):
-            if p.metadata.deletionTimestamp is None and selector.matches(p.metadata.labels):
+            if p.metadata.deletionTimestamp is None and matches(p.metadata.labels):
                 adopt.append(p)
     return owned, adopt, release
+
+
+class _Matcher:
+    """``selector.matches``, asked once per labels object (a template's pods share theirs)."""
+
+    __slots__ = ("selector", "last", "answer")
+
+    def __init__(self, selector):
+        self.selector, self.last, self.answer = selector, None, False
+
+    def __call__(self, labels) -> bool:
+        if labels is not self.last:
+            self.last, self.answer = labels, self.selector.matches(labels)
+        return self.answer
 
 
 _FACTS: dict = {}
 
 
-def _ready_since(pod):
-    """(ready, since when) of a pod: kept per pod object, which is immutable, so a
-    ReplicaSet of N pods reads N cached answers instead of N condition lists."""
+def _facts(pod):
+    """(controller uid, active, ready, ready since) of a pod object. Pod objects are immutable,
+    so the answers are kept per object: a ReplicaSet of N pods reads N kept answers when one
+    pod changed, instead of N owner lists and condition lists."""
     hit = _FACTS.get(id(pod))
     if hit is not None and hit[0] is pod:
         return hit[1]
+    c = controller_of(pod)
     since = None
     ready = is_ready(pod)
     if ready:
-        for c in pod.status.get("conditions") or ():
-            if c.get("type") == "Ready":
-                t = c.get("lastTransitionTime")
+        for cond in pod.status.get("conditions") or ():
+            if cond.get("type") == "Ready":
+                t = cond.get("lastTransitionTime")
                 since = t if isinstance(t, (int, float)) else None
-    if len(_FACTS) > 500_000:
+    if len(_FACTS) > 1_000_000:
         _FACTS.clear()
-    _FACTS[id(pod)] = (pod, (ready, since))
-    return ready, since
+    facts = (c.uid if c is not None else None, is_active(pod), ready, since)
+    _FACTS[id(pod)] = (pod, facts)
+    return facts
+
+
+def _ready_since(pod):
+    return _facts(pod)[2:]
 
 
 def _available(pod, min_ready: int, now: float) -> bool:
@@ -112,8 +139,12 @@ def reconcile_replicaset(snapshot, key, now: float) -> Result:
     selector_labels = dict(template_labels or {})
     ready = sum(1 for p in owned if _ready_since(p)[0])
     available = sum(1 for p in owned if _available(p, min_ready, now))
-    labeled = sum(1 for p in owned if p.metadata.labels is template_labels
-                  or all(p.metadata.labels.get(k) == v for k, v in selector_labels.items()))
+    labeled, last = 0, (None, False)
+    for p in owned:
+        labels = p.metadata.labels
+        if labels is not last[0]:
+            last = (labels, labels is template_labels or all(labels.get(k) == v for k, v in selector_labels.items()))
+        labeled += last[1]
     status = {"replicas": len(owned), "fullyLabeledReplicas": labeled, "readyReplicas": ready,
               "availableReplicas": available, "observedGeneration": rs.metadata.generation}
     new_status = rs.status.update(status)

@@ -12,6 +12,8 @@ Unschedulable pods are tried again when nodes change or pods go away.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reconcile._defaults import DEFAULT_SCHEDULER
 from reconcile.actions import Bind, Emit, Result, UpdateStatus
 from reconcile.controllers._common import set_condition
@@ -31,6 +33,10 @@ def _queue_order(pod) -> tuple:
     """kube-scheduler's PrioritySort: higher priority first, then the older pod."""
     m = pod.metadata
     return (-(pod.spec.get("priority") or 0), m.creationTimestamp or 0, m.namespace or "", m.name)
+
+
+def _finished(pod) -> bool:
+    return pod.status.get("phase") in ("Succeeded", "Failed")
 
 
 def _pending(pod) -> bool:
@@ -95,6 +101,8 @@ def scheduling_rule(schedulers=None) -> Rule:
             return []
         return [scheduler_key(name) for name in schedulers]
 
+    reconcile.node_cache = cache     # for tests: the kept view must equal one computed afresh
+
     def observe(event, snapshot):
         cache.saw(event)
         return []
@@ -105,10 +113,11 @@ def scheduling_rule(schedulers=None) -> Rule:
 class _NodeCache:
     """The scheduler's view of the nodes (kube-scheduler's cache): a NodeInfo per node, by name.
 
-    A memo of a pure function of the snapshot. The rule's watches feed it
-    every event, so when a snapshot is the one right after the events seen,
-    only the nodes those events touched are looked at again; any other
-    snapshot (a test's, say) gets every node checked.
+    A memo of a pure function of the snapshot, kept up to date as kube-scheduler
+    keeps its cache: the rule's watches feed it every event, and a pod bound,
+    finished or deleted adds or removes its requests on its node. When a
+    snapshot is the one right after the events seen, the kept list is it; any
+    other snapshot (a test's, say, or after a gap) gets every node summed again.
     """
 
     def __init__(self, sched):
@@ -116,51 +125,59 @@ class _NodeCache:
         self._names: list = []
         self._infos: list = []
         self._index: dict = {}
-        self._basis: dict = {}      # node name -> (node object, its pod set) the info was made from
-        self._dirty: set = set()
         self._seen = -1             # revision of the last event seen
-        self._synced = -2           # revision of the last snapshot the list matches
+        self._synced = False        # the list matches the snapshot at revision _seen
 
     def saw(self, event) -> None:
         if self._seen >= 0 and event.revision != self._seen + 1:
-            self._synced = -2       # a gap in the events: trust nothing
+            self._synced = False    # a gap in the events: trust nothing
         self._seen = event.revision
+        if not self._synced:
+            return
         o, old = event.object, event.old
-        if o.kind == "Node":
-            self._dirty.add(o.name)
-            if old is None or event.type == "DELETED":
-                self._synced = -2   # the set of nodes changed
-        elif o.kind == "Pod":
-            for pod in (o, old):
-                node = pod.spec.get("nodeName") if pod is not None else None
-                if node:
-                    self._dirty.add(node)
-                    if old is not None and o.status.get("phase") != old.status.get("phase"):
-                        self._basis.pop(node, None)     # a finished pod frees its node: same pod set
+        if o.kind == "Pod":
+            new = o if event.type != "DELETED" else None
+            was, now = _counted(old), _counted(new)
+            if was == now:
+                return
+            if was is not None:
+                self._change(was, lambda info: info.remove_pod(old))
+            if now is not None:
+                self._change(now, lambda info: info.add_pod(new))
+        elif o.kind == "Node":
+            i = self._index.get(o.name)
+            if old is None or event.type == "DELETED" or i is None:
+                self._synced = False        # the set of nodes changed
+                return
+            info = self._infos[i]
+            self._infos[i] = replace(self._sched.NodeInfo.from_node(o), requested=info.requested,
+                                     non_zero_requested=info.non_zero_requested)
+
+    def _change(self, node: str, how) -> None:
+        i = self._index.get(node)
+        if i is None:
+            self._synced = False            # a pod on a node we do not know: sum again
+            return
+        self._infos[i] = how(self._infos[i])
 
     def infos(self, snapshot) -> list:
         """NodeInfo for every node, in name order."""
+        if self._synced and snapshot.revision == self._seen:
+            return self._infos
         nodes = snapshot.objects.get("Node")
         if not nodes:
             return []
-        if self._synced >= 0 and snapshot.revision == self._seen:
-            todo = [n for n in self._dirty if n in self._index]     # only what changed since the last pass
-        else:
-            names = [name for _, name in sorted(nodes)]
-            if names != self._names:
-                self._names, self._index = names, {name: i for i, name in enumerate(names)}
-                self._infos = [None] * len(names)
-            todo = names
-        by_node, from_node, infos = snapshot.by_node, self._sched.NodeInfo.from_node, self._infos
-        for name in todo:
-            node = nodes.get((None, name))
-            pods = by_node.get(name)
-            basis = self._basis.get(name)
-            i = self._index[name]
-            if basis is not None and basis[0] is node and basis[1] is pods and infos[i] is not None:
-                continue
-            self._basis[name] = (node, pods)
-            infos[i] = from_node(node, snapshot.pods_on_node(name))
-        self._dirty.clear()
-        self._synced = snapshot.revision
-        return infos
+        names = [name for _, name in sorted(nodes)]
+        from_node = self._sched.NodeInfo.from_node
+        self._names, self._index = names, {name: i for i, name in enumerate(names)}
+        self._infos = [from_node(nodes[(None, name)], snapshot.pods_on_node(name)) for name in names]
+        self._synced = snapshot.revision == self._seen
+        return self._infos
+
+
+def _counted(pod) -> str | None:
+    """The node whose resources the pod holds (bound, not finished), else None."""
+    if pod is None:
+        return None
+    node = pod.spec.get("nodeName")
+    return node if node and not _finished(pod) else None
