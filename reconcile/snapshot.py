@@ -217,6 +217,42 @@ class _LazyEvolver:
         return self.base
 
 
+class _SetIndex:
+    """An index of sets (label -> keys, say) changed in place during a batch: each touched
+    set keeps one evolver, so a hundred pods joining one label cost a hundred cheap adds."""
+
+    __slots__ = ("map", "sets")
+
+    def __init__(self, base: PMap):
+        self.map, self.sets = _LazyEvolver(base), {}
+
+    def _set(self, key):
+        e = self.sets.get(key)
+        if e is None:
+            m = self.map
+            e = self.sets[key] = (m[key] if key in m else _NO_SET).evolver()
+        return e._pmap_evolver          # a PSet is a pmap of members to True
+
+    def add(self, key, member) -> None:
+        self._set(key)[member] = True
+
+    def discard(self, key, member) -> None:
+        members = self._set(key)
+        if member in members:
+            del members[member]
+
+    def persistent(self) -> PMap:
+        m = self.map
+        for key, e in self.sets.items():
+            members = e.persistent()
+            if members:
+                m[key] = members
+            elif key in m:
+                del m[key]
+        self.sets = {}
+        return m.persistent()
+
+
 class SnapshotEvolver:
     """Batches changes to a snapshot; :meth:`persistent` returns the new snapshot."""
 
@@ -224,9 +260,9 @@ class SnapshotEvolver:
         self.base = base
         self._objects = _LazyEvolver(base.objects)
         self._tables: dict = {}
-        self._by_label = _LazyEvolver(base.by_label)
-        self._by_owner = _LazyEvolver(base.by_owner)
-        self._by_node = _LazyEvolver(base.by_node)
+        self._by_label = _SetIndex(base.by_label)
+        self._by_owner = _SetIndex(base.by_owner)
+        self._by_node = _SetIndex(base.by_node)
         self._by_uid = _LazyEvolver(base.by_uid)
 
     def _table(self, kind: str):
@@ -246,18 +282,12 @@ class SnapshotEvolver:
             return None
 
     @staticmethod
-    def _set_add(ev, key, member):
-        ev[key] = (ev[key] if key in ev else _NO_SET).add(member)
+    def _set_add(index: "_SetIndex", key, member):
+        index.add(key, member)
 
     @staticmethod
-    def _set_remove(ev, key, member):
-        s = ev[key] if key in ev else _NO_SET
-        if member in s:
-            s = s.remove(member)
-            if s:
-                ev[key] = s
-            else:
-                del ev[key]
+    def _set_remove(index: "_SetIndex", key, member):
+        index.discard(key, member)
 
     def put(self, obj: KObject, old: KObject | None) -> None:
         kind = obj.kind
