@@ -406,6 +406,9 @@ _BY_NAME.update({"hpa": HorizontalPodAutoscaler, "ns": Namespace, "no": Node, "p
                  "sts": StatefulSet, "ds": DaemonSet, "cj": CronJob})
 
 
+_LAST_OWNER: list = [None]
+
+
 def pod_from_template(template: PMap, name: str, namespace: str, owner: KObject | None = None,
                       node_name: str | None = None) -> KObject:
     """A Pod made from a workload's pod template, sharing the template's parts.
@@ -426,9 +429,14 @@ def pod_from_template(template: PMap, name: str, namespace: str, owner: KObject 
     tmeta = template.get("metadata") or EMPTY_MAP
     owners = EMPTY_VEC
     if owner is not None:
-        owners = pvector([OwnerReference._make(
-            apiVersion=owner.apiVersion, kind=owner.kind, name=owner.name, uid=owner.metadata.uid,
-            controller=True, blockOwnerDeletion=True)])
+        last = _LAST_OWNER[0]
+        if last is not None and last[0] is owner:
+            owners = last[1]            # the owner's pods share one reference list
+        else:
+            owners = pvector([OwnerReference._make(
+                apiVersion=owner.apiVersion, kind=owner.kind, name=owner.name, uid=owner.metadata.uid,
+                controller=True, blockOwnerDeletion=True)])
+            _LAST_OWNER[0] = (owner, owners)
     spec = template.get("spec") or EMPTY_MAP
     if node_name is not None:
         spec = spec.set("nodeName", node_name)

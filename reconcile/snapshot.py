@@ -144,11 +144,15 @@ class Snapshot:
         return [o for o in (self.get_key(k) for k in sorted(self.by_owner.get(uid, _NO_SET), key=_sort_key3))
                 if o is not None]
 
-    def orphan_pods(self, namespace: str | None) -> list[KObject]:
-        """Pods of a namespace that no controller owns (what a controller may adopt), by name."""
-        table = self.objects.get("Pod", _NO_MAP)
-        keys = sorted(self.by_owner.get(("", namespace), _NO_SET), key=_sort_key3)
+    def orphans(self, kind: str, namespace: str | None) -> list[KObject]:
+        """Objects of a kind and namespace that no controller owns (what a controller may adopt), by name."""
+        table = self.objects.get(kind, _NO_MAP)
+        keys = sorted(self.by_owner.get(("", kind, namespace), _NO_SET), key=_sort_key3)
         return [table[(ns, name)] for _, ns, name in keys if (ns, name) in table]
+
+    def orphan_pods(self, namespace: str | None) -> list[KObject]:
+        """Pods of a namespace that no controller owns, by name."""
+        return self.orphans("Pod", namespace)
 
     def pods_on_node(self, node: str) -> list[KObject]:
         """Pods bound to ``node``, by namespace and name; ``""`` gives the unbound pods."""
@@ -309,12 +313,12 @@ class SnapshotEvolver:
                 self._set_remove(self._by_owner, o.uid, full)
             for o in meta.ownerReferences:
                 self._set_add(self._by_owner, o.uid, full)
-            if kind == "Pod":   # pods without a controller, by namespace: candidates for adoption
-                orphans = ("", meta.namespace)
-                if old is not None and not _controlled(old_owners):
-                    self._set_remove(self._by_owner, orphans, full)
-                if not _controlled(meta.ownerReferences):
-                    self._set_add(self._by_owner, orphans, full)
+            # objects without a controller, by kind and namespace: candidates for adoption
+            orphans = ("", kind, meta.namespace)
+            if old is not None and not _controlled(old_owners):
+                self._set_remove(self._by_owner, orphans, full)
+            if not _controlled(meta.ownerReferences):
+                self._set_add(self._by_owner, orphans, full)
         if kind == "Pod":   # unbound pods are indexed under "" (the scheduler's queue)
             old_node = (old.spec.get("nodeName") or "") if old is not None else None
             node = obj.spec.get("nodeName") or ""
@@ -336,8 +340,8 @@ class SnapshotEvolver:
             self._set_remove(self._by_label, (kind, k, v), key)
         for o in meta.ownerReferences:
             self._set_remove(self._by_owner, o.uid, (kind, meta.namespace, meta.name))
-        if kind == "Pod" and not _controlled(meta.ownerReferences):
-            self._set_remove(self._by_owner, ("", meta.namespace), (kind, meta.namespace, meta.name))
+        if not _controlled(meta.ownerReferences):
+            self._set_remove(self._by_owner, ("", kind, meta.namespace), (kind, meta.namespace, meta.name))
         if kind == "Pod":
             self._set_remove(self._by_node, old.spec.get("nodeName") or "", key)
         if meta.uid and meta.uid in self._by_uid:

@@ -64,13 +64,10 @@ def _revision(rs) -> int:
 
 def _owned_replicasets(snapshot, d):
     selector = workload_selector(d)
-    owned, adopt = [], []
-    for rs in snapshot.list("ReplicaSet", d.metadata.namespace):
-        if is_controlled_by(rs, d):
-            owned.append(rs)
-        elif controller_of(rs) is None and not selector.is_empty() and selector.matches(rs.metadata.labels) \
-                and rs.metadata.deletionTimestamp is None:
-            adopt.append(rs)
+    owned = [rs for rs in snapshot.owned_by(d.metadata.uid) if rs.kind == "ReplicaSet" and is_controlled_by(rs, d)]
+    adopt = [] if selector.is_empty() else [
+        rs for rs in snapshot.orphans("ReplicaSet", d.metadata.namespace)
+        if rs.metadata.deletionTimestamp is None and selector.matches(rs.metadata.labels)]
     return owned, adopt
 
 

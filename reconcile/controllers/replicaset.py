@@ -68,29 +68,34 @@ class _Matcher:
         return self.answer
 
 
-_FACTS: dict = {}
+_READY: dict = {}
 
 
 def _facts(pod):
-    """(controller uid, active, ready, ready since) of a pod object. Pod objects are immutable,
-    so the answers are kept per object: a ReplicaSet of N pods reads N kept answers when one
-    pod changed, instead of N owner lists and condition lists."""
-    hit = _FACTS.get(id(pod))
-    if hit is not None and hit[0] is pod:
-        return hit[1]
-    c = controller_of(pod)
-    since = None
-    ready = is_ready(pod)
-    if ready:
-        for cond in pod.status.get("conditions") or ():
+    """(controller uid, active, ready, ready since) of a pod. Readiness is read from the
+    conditions list, kept per list object: pods that got ready together share theirs."""
+    uid = None
+    for o in pod.metadata.ownerReferences:
+        if o.controller:
+            uid = o.uid
+            break
+    status = pod.status
+    active = status.get("phase") not in ("Succeeded", "Failed") and pod.metadata.deletionTimestamp is None
+    conds = status.get("conditions")
+    if not conds:
+        return uid, active, False, None
+    hit = _READY.get(id(conds))
+    if hit is None or hit[0] is not conds:
+        ready, since = False, None
+        for cond in conds:
             if cond.get("type") == "Ready":
+                ready = cond.get("status") == "True"
                 t = cond.get("lastTransitionTime")
-                since = t if isinstance(t, (int, float)) else None
-    if len(_FACTS) > 1_000_000:
-        _FACTS.clear()
-    facts = (c.uid if c is not None else None, is_active(pod), ready, since)
-    _FACTS[id(pod)] = (pod, facts)
-    return facts
+                since = t if ready and isinstance(t, (int, float)) else None
+        if len(_READY) > 4096:
+            _READY.clear()
+        hit = _READY[id(conds)] = (conds, ready, since)
+    return uid, active, hit[1], hit[2]
 
 
 def _ready_since(pod):
