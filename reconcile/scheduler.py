@@ -248,11 +248,18 @@ def _term(term: Mapping) -> Callable[[NodeInfo], bool] | None:
     return lambda node: selector.matches(node.labels) and all((node.name == v) is want for v, want in names)
 
 
-@lru_cache(maxsize=1024)
 def _placement(spec: Mapping) -> tuple | None:
     """The pod's ``(nodeSelector items, required terms or None)``; None when it has neither."""
-    selector = tuple((spec.get("nodeSelector") or EMPTY_MAP).items())
-    node_affinity = (spec.get("affinity") or EMPTY_MAP).get("nodeAffinity") or EMPTY_MAP
+    node_selector, affinity = spec.get("nodeSelector"), spec.get("affinity")
+    if node_selector is None and affinity is None:
+        return None
+    return _placement_of(node_selector, affinity)
+
+
+@lru_cache(maxsize=1024)
+def _placement_of(node_selector, affinity) -> tuple | None:
+    selector = tuple((node_selector or EMPTY_MAP).items())
+    node_affinity = (affinity or EMPTY_MAP).get("nodeAffinity") or EMPTY_MAP
     required = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
     if required is not None:
         required = tuple(t for t in map(_term, required.get("nodeSelectorTerms") or ()) if t is not None)

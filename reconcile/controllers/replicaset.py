@@ -129,7 +129,7 @@ def reconcile_replicaset(snapshot, key, now: float) -> Result:
     if diff < 0:
         template = rs.spec.get("template") or pmap()
         taken: set = set()
-        i = 0
+        i = len(owned)          # names below are mostly taken: start the search past them
         for _ in range(min(-diff, BURST)):
             while pod_name(rs, i) in taken or snapshot.get("Pod", pod_name(rs, i), ns) is not None:
                 i += 1
@@ -142,8 +142,13 @@ def reconcile_replicaset(snapshot, key, now: float) -> Result:
     min_ready = rs.spec.get("minReadySeconds") or 0
     template_labels = ((rs.spec.get("template") or pmap()).get("metadata") or pmap()).get("labels")
     selector_labels = dict(template_labels or {})
-    ready = sum(1 for p in owned if _ready_since(p)[0])
-    available = sum(1 for p in owned if _available(p, min_ready, now))
+    ready = available = 0
+    for p in owned:
+        _, _, is_ready_, since = _facts(p)
+        if is_ready_:
+            ready += 1
+            if not min_ready or since is not None and since + min_ready <= now:
+                available += 1
     labeled, last = 0, (None, False)
     for p in owned:
         labels = p.metadata.labels
@@ -152,9 +157,8 @@ def reconcile_replicaset(snapshot, key, now: float) -> Result:
         labeled += last[1]
     status = {"replicas": len(owned), "fullyLabeledReplicas": labeled, "readyReplicas": ready,
               "availableReplicas": available, "observedGeneration": rs.metadata.generation}
-    new_status = rs.status.update(status)
-    if new_status != rs.status:
-        actions.append(UpdateStatus(rs.set(status=new_status)))
+    if any(rs.status.get(k) != v for k, v in status.items()):
+        actions.append(UpdateStatus(rs.set(status=rs.status.update(status))))
     requeue = None
     if min_ready and ready > available:
         requeue = float(min_ready)   # look again when the ready pods become available
@@ -172,5 +176,27 @@ def orphans_wake_matching(kind: str):
     return keys
 
 
-RULE = Rule("replicaset-controller", reconcile_replicaset, primary="ReplicaSet", owns=("Pod",),
-            watches={"Pod": orphans_wake_matching("ReplicaSet")}, priority=20)
+def _what_counts(pod) -> tuple:
+    """What a ReplicaSet reads of its pod: a change elsewhere (binding, addresses, container
+    details) cannot change what it does, so it does not wake it."""
+    m = pod.metadata
+    return (m.labels, m.ownerReferences, m.deletionTimestamp) + _facts(pod)[1:]
+
+
+def _pods_to_replicasets(orphans):
+    def keys(event, snapshot):
+        pod, old = event.object, event.old
+        if old is not None and event.type == "MODIFIED" and _what_counts(pod) == _what_counts(old):
+            return []
+        found = orphans(event, snapshot)
+        for p in (pod, old):
+            if p is not None:
+                c = controller_of(p)
+                if c is not None and c.kind == "ReplicaSet":
+                    found.append(("ReplicaSet", p.metadata.namespace, c.name))
+        return found
+    return keys
+
+
+RULE = Rule("replicaset-controller", reconcile_replicaset, primary="ReplicaSet",
+            watches={"Pod": _pods_to_replicasets(orphans_wake_matching("ReplicaSet"))}, priority=20)
