@@ -443,20 +443,33 @@ class Scheduler:
         requests = pod_requests(pod) if requests is None else requests
         return self._search(pod, requests, node_infos, cursor)[0]
 
-    def _search(self, pod, requests, nodes: Sequence[NodeInfo], cursor: Cursor | None, memo=None):
+    def _search(self, pod, requests, nodes: Sequence[NodeInfo], cursor: Cursor | None,
+                memo: "_Memo | None" = None, fresh: bool = False):
         """Filter round the nodes from the cursor until enough pass, scoring those that
         do; returns (result, index of the chosen node or -1). ``memo``: per position,
-        the node info last judged and its verdict, reused while it is the same object."""
+        the node info last judged and its verdict, reused while it is the same object;
+        ``fresh``: every verdict in it is for the node now at its position."""
         n = len(nodes)
         start, wanted = (0, n) if cursor is None else (
             cursor.next_start_node_index % n, num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score))
-        seen, verdicts = memo or ([None] * n, [None] * n)
-        verdict = self.verdict
+        if fresh and memo.infeasible == 0:
+            # every node fits: the window is the next `wanted` nodes; take its best score,
+            # the first node by name among equals (what the loop below finds, at C speed)
+            wanted = min(wanted, n)
+            verdicts, end = memo.verdicts, start + wanted
+            segments = ((start, end),) if end <= n else ((start, n), (0, end - n))
+            best = max(max(verdicts[a:b]) for a, b in segments)
+            index = min(verdicts.index(best, a, b) for a, b in segments if best in verdicts[a:b])
+            if cursor is not None:
+                cursor.next_start_node_index = end % n
+            return Binding(nodes[index].name, best), index
+        memo = memo or _Memo(n)
+        seen, verdicts = memo.seen, memo.verdicts
         best_score, best_index, found, failures, processed = float("-inf"), -1, 0, [], n
         for i in chain(range(start, n), range(start)):
             node = nodes[i]
             if seen[i] is not node:
-                seen[i], verdicts[i] = node, verdict(pod, requests, node)
+                memo.judge(self, pod, requests, nodes, i)
             v = verdicts[i]
             if v.__class__ is tuple:
                 failures.append(v)
@@ -472,6 +485,33 @@ class Scheduler:
         if best_index < 0:
             return _fit_error(n, failures), -1
         return Binding(nodes[best_index].name, best_score), best_index
+
+
+class _Memo:
+    """One pod shape's verdicts, per node position: the node info judged, its verdict
+    (reasons, a tuple, or a score) and how many verdicts are reasons."""
+
+    __slots__ = ("seen", "verdicts", "infeasible")
+
+    def __init__(self, n: int):
+        self.seen: list = [None] * n
+        self.verdicts: list = [None] * n
+        self.infeasible = 0
+
+    def judge(self, scheduler, pod, requests, nodes, i: int) -> None:
+        node = nodes[i]
+        v = scheduler.verdict(pod, requests, node)
+        self.infeasible += (v.__class__ is tuple) - (self.verdicts[i].__class__ is tuple)
+        self.seen[i], self.verdicts[i] = node, v
+
+    def refresh(self, scheduler, pod, requests, nodes, indexes=None) -> None:
+        """Judge again the nodes that changed: those at ``indexes``, or (None) any."""
+        seen = self.seen
+        if indexes is None:
+            indexes = [i for i, node in enumerate(nodes) if seen[i] is not node]
+        for i in indexes:
+            if seen[i] is not nodes[i]:
+                self.judge(scheduler, pod, requests, nodes, i)
 
 
 def pick_scheduler(pod, schedulers: Mapping[str, Scheduler]) -> Scheduler | None:
@@ -513,6 +553,8 @@ def schedule_many(pods: Sequence, node_infos: Sequence[NodeInfo], scheduler: Sch
         memos[None] = n
     results: list = []
     last_spec, last = None, None
+    bound: list = []            # node positions given a pod in this call, in order
+    caught_up: dict = {}        # memo -> how much of `bound` it has judged again
     for pod in pods:
         if n == 0:
             results.append(Unschedulable(NO_NODES_AVAILABLE))
@@ -528,12 +570,16 @@ def schedule_many(pods: Sequence, node_infos: Sequence[NodeInfo], scheduler: Sch
         if shape is not None:
             memo = memos.pop(shape, None)
             if memo is None:
-                memo = ([None] * n, [None] * n)
+                memo = _Memo(n)
             memos[shape] = memo
             if len(memos) > _MEMO_SHAPES + 1:
                 del memos[next(k for k in memos if k is not None)]
-        result, index = scheduler._search(pod, requests, nodes, cursor, memo)
+            done = caught_up.get(memo)
+            memo.refresh(scheduler, pod, requests, nodes, None if done is None else bound[done:])
+            caught_up[memo] = len(bound)
+        result, index = scheduler._search(pod, requests, nodes, cursor, memo, fresh=memo is not None)
         if index >= 0:
             nodes[index] = nodes[index].add_pod(pod, requests)
+            bound.append(index)
         results.append(result)
     return results, nodes

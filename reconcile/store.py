@@ -61,7 +61,7 @@ class Store:
     kept for watchers that fall behind.
     """
 
-    def __init__(self, clock: Callable[[], float], backend=None, history: int = 100_000,
+    def __init__(self, clock: Callable[[], float], backend=None, history: int = 10_000,
                  uid_seed: int = 0, policies: bool = True):
         self.clock = clock
         self.backend = backend
@@ -329,7 +329,9 @@ class Store:
             return
         if self.backend is not None:
             self.backend.commit(self.revision, pending)
-        self._history.extend(pending)
+        history = self._history
+        for e in pending:       # a watch gets the object after each change, as in Kubernetes; not the one before
+            history.append(Event(e.revision, e.type, e.object) if e.old is not None else e)
         for event in pending:
             for fn in self._listeners:
                 fn(event)
