@@ -43,7 +43,10 @@ def _alive(snapshot, uid: str) -> bool:
 
 def _dependents_of_deleted(event, snapshot):
     if event.type != "DELETED" and event.object.metadata.deletionTimestamp is None:
-        return [event.object.key] if event.object.metadata.ownerReferences else []
+        owners = event.object.metadata.ownerReferences
+        if not owners or event.old is not None and event.old.metadata.ownerReferences == owners:
+            return []       # its owners were looked at when they were set; their deletion wakes it again
+        return [event.object.key]
     return sorted(snapshot.by_owner.get(event.object.metadata.uid, ()))
 
 

@@ -103,8 +103,11 @@ def rules(grace: float = 40.0, eviction: float = 300.0) -> tuple[Rule, ...]:
         return [("Node", None, o.name)] if o.metadata.namespace == LEASE_NAMESPACE else []
 
     def pod_to_node(event, snapshot):
-        node = event.object.spec.get("nodeName")
-        return [("Node", None, node)] if node else []
+        name = event.object.spec.get("nodeName")
+        node = snapshot.get("Node", name, None) if name else None
+        if node is None or not node.spec.get("taints"):
+            return []       # nothing to evict from an untainted node; a new taint wakes the node itself
+        return [node.key]
 
     return (
         Rule("node-lifecycle-controller", reconcile_node, primary="Node", watches={"Lease": lease_to_node},

@@ -231,10 +231,23 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
             actions.append(UpdateStatus(node.set(status=node.status.set("conditions", conds))))
         return Result(tuple(actions), requeue_after=HEARTBEAT)
 
+    def pod_events(event, snapshot):
+        """What the kubelet must look at: its pod bound, changed by someone else (a crash or
+        readiness steered by the simulator, a deletion); not its own status reports."""
+        pod, old = event.object, event.old
+        node = pod.spec.get("nodeName")
+        if event.type == "DELETED" or not node:
+            return []
+        if old is None or old.spec.get("nodeName") != node \
+                or old.metadata.annotations != pod.metadata.annotations \
+                or old.metadata.deletionTimestamp != pod.metadata.deletionTimestamp:
+            return [pod.key]
+        return []
+
     def node_to_pods(event, snapshot):
         return [p.key for p in snapshot.pods_on_node(event.object.name)]
 
     return (
-        Rule("sim-kubelet", reconcile_pod, primary="Pod", watches={"Node": node_to_pods}, priority=5),
+        Rule("sim-kubelet", reconcile_pod, watches={"Pod": pod_events, "Node": node_to_pods}, priority=5),
         Rule("sim-heartbeat", heartbeat, primary="Node", priority=5),
     )
