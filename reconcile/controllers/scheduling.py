@@ -64,9 +64,11 @@ def scheduling_rule(schedulers=None) -> Rule:
                         if _pending(p) and _sched.pick_scheduler(p, schedulers) is sched), key=_queue_order)
         if not queue:
             return Result()
-        decisions, _ = _sched.schedule_many(queue, cache.infos(snapshot), sched,
-                                            cursors.setdefault(sched.name, _sched.Cursor()),
-                                            memos.setdefault(sched.name, {}), in_order=True)
+        before = cache.infos(snapshot)
+        decisions, after = _sched.schedule_many(queue, before, sched,
+                                                cursors.setdefault(sched.name, _sched.Cursor()),
+                                                memos.setdefault(sched.name, {}), in_order=True)
+        cache.assume(b for a, b in zip(before, after) if a is not b)
         actions: list = []
         for pod, decision in zip(queue, decisions):
             ns, name = pod.metadata.namespace, pod.metadata.name
@@ -125,6 +127,7 @@ class _NodeCache:
         self._names: list = []
         self._infos: list = []
         self._index: dict = {}
+        self._assumed: dict = {}    # node name -> its info once the bindings just decided land
         self._seen = -1             # revision of the last event seen
         self._synced = False        # the list matches the snapshot at revision _seen
 
@@ -153,12 +156,26 @@ class _NodeCache:
             self._infos[i] = replace(self._sched.NodeInfo.from_node(o), requested=info.requested,
                                      non_zero_requested=info.non_zero_requested)
 
+    def assume(self, infos) -> None:
+        """The node infos the scheduler computed for its bindings (kube-scheduler's assumed
+        pods): when the events bring a node to an equal info, that very object is kept, so
+        verdicts remembered for it stay valid."""
+        for info in infos:
+            self._assumed[info.name] = info
+        if len(self._assumed) > 4 * len(self._names) + 64:
+            self._assumed.clear()
+
     def _change(self, node: str, how) -> None:
         i = self._index.get(node)
         if i is None:
             self._synced = False            # a pod on a node we do not know: sum again
             return
-        self._infos[i] = how(self._infos[i])
+        info = how(self._infos[i])
+        assumed = self._assumed.get(node)
+        if assumed is not None and assumed == info:
+            info = assumed
+            del self._assumed[node]
+        self._infos[i] = info
 
     def infos(self, snapshot) -> list:
         """NodeInfo for every node, in name order."""
