@@ -20,6 +20,7 @@ run that fires more than ``max_firings`` times stops with
 from __future__ import annotations
 
 import collections
+import contextlib
 import gc
 import heapq
 import itertools
@@ -30,7 +31,7 @@ from reconcile.actions import Emit, Result, apply_action
 from reconcile.errors import ReconcileError
 from reconcile.store import Event, Store
 
-__all__ = ["Rule", "Engine", "Oscillation", "RuleError", "RunReport", "owner_keys"]
+__all__ = ["Rule", "Engine", "Oscillation", "RuleError", "RunReport", "owner_keys", "quiet_collector"]
 
 BACKOFF_BASE = 0.005     # client-go's default per-item rate limiter: 5 ms doubling...
 BACKOFF_MAX = 1000.0     # ...up to 1000 s
@@ -46,6 +47,22 @@ class Oscillation(ReconcileError):
 
 class RuleError(ReconcileError):
     """A rule raised instead of returning a Result (a bug in the rule)."""
+
+
+@contextlib.contextmanager
+def quiet_collector():
+    """The cycle collector off for a stretch of engine work (and on again after, if it was).
+
+    Cluster states are acyclic trees, freed by reference counting; a full
+    collection over a large cluster only walks every object again.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def owner_keys(event: Event, snapshot, kind: str) -> list:
@@ -167,13 +184,8 @@ class Engine:
         walk every object of a large cluster again and again (a 30,000-pod
         fill took 1.7x as long).
         """
-        collecting = gc.isenabled()
-        gc.disable()     # states are acyclic trees: the cycle collector would only re-walk them, often
-        try:
+        with quiet_collector():
             return self._run()
-        finally:
-            if collecting:
-                gc.enable()
 
     def _run(self) -> RunReport:
         report = RunReport()
