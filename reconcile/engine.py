@@ -143,19 +143,30 @@ class Engine:
         heapq.heappush(self._heap, (due, self.rules[rule].priority, next(self._seq), rule, key))
 
     def _interested(self, kind: str) -> list:
-        """The rules that an event on ``kind`` can wake, in registration order."""
+        """What an event on ``kind`` wakes: ``(rule name, primary?, owner kind or None,
+        watch function or None)`` per rule that can react, in registration order."""
         found = self._by_kind.get(kind)
         if found is None:
-            found = self._by_kind[kind] = [r for r in self.rules.values() if
-                                           kind == r.primary or kind in r.owns or kind in r.watches
-                                           or "*" in r.watches]
+            found = self._by_kind[kind] = [
+                (r.name, kind == r.primary, r.primary if kind in r.owns else None,
+                 r.watches.get(kind) or r.watches.get("*"))
+                for r in self.rules.values()
+                if kind == r.primary or kind in r.owns or kind in r.watches or "*" in r.watches]
         return found
 
     def _wake(self, event: Event) -> None:
+        # Rule.keys_for, unrolled: this runs for every rule an event can wake, for every event
         snapshot = self.store.snapshot()
-        for rule in self._interested(event.object.kind):
-            for key in rule.keys_for(event, snapshot):
-                self.enqueue(rule.name, key)
+        enqueue = self.enqueue
+        for name, primary, owner_kind, mapper in self._interested(event.object.kind):
+            if primary:
+                enqueue(name, event.object.key)
+            if owner_kind is not None:
+                for key in owner_keys(event, snapshot, owner_kind):
+                    enqueue(name, key)
+            if mapper is not None:
+                for key in mapper(event, snapshot):
+                    enqueue(name, key)
 
     def next_due(self) -> float | None:
         """When the earliest queued item is due (the simulator advances its clock to it)."""

@@ -139,10 +139,21 @@ class Snapshot:
             out.append(obj)
         return out
 
-    def owned_by(self, uid: str) -> list[KObject]:
-        """Objects whose ownerReferences name ``uid``, sorted by kind, namespace, name."""
-        return [o for o in (self.get_key(k) for k in sorted(self.by_owner.get(uid, _NO_SET), key=_sort_key3))
-                if o is not None]
+    def owned_by(self, uid: str, kind: str | None = None, ordered: bool = True) -> list[KObject]:
+        """Objects whose ownerReferences name ``uid`` (of ``kind`` only, if given), sorted by
+        kind, namespace, name (``ordered=False``: in no particular order, for counting)."""
+        keys = self.by_owner.get(uid, _NO_SET)
+        if ordered:
+            keys = sorted(keys, key=_sort_key3)
+        objects = self.objects
+        out = []
+        for k, ns, name in keys:
+            if kind is not None and k != kind:
+                continue
+            o = objects.get(k, _NO_MAP).get((ns, name))
+            if o is not None:
+                out.append(o)
+        return out
 
     def orphans(self, kind: str, namespace: str | None) -> list[KObject]:
         """Objects of a kind and namespace that no controller owns (what a controller may adopt), by name."""

@@ -90,6 +90,8 @@ def _selector(service):
 
 def _pod_to_services(event, snapshot):
     """Services selecting the pod, before or after the change (a relabel leaves one, joins another)."""
+    if not snapshot.objects.get("Service"):
+        return []
     pod = event.object
     label_sets = [pod.metadata.labels] + ([event.old.metadata.labels] if event.old is not None else [])
     return [s.key for s in snapshot.list("Service", pod.metadata.namespace)

@@ -32,21 +32,25 @@ def deletion_order(pods, now: float):
 
 def owned_pods(snapshot, rs):
     """(active pods controlled by ``rs``, pods to adopt, pods to release)."""
+    owned, adopt, release = _owned(snapshot, rs)
+    return [p for p, _ in owned], adopt, release
+
+
+def _owned(snapshot, rs):
+    """owned_pods, with each owned pod's facts (see _facts) beside it."""
     ns = rs.metadata.namespace
     selector = workload_selector(rs)
     uid = rs.metadata.uid
     matches = _Matcher(selector)
     owned, adopt, release = [], [], []
-    for p in snapshot.owned_by(uid):
-        if p.kind != "Pod":
-            continue
-        controller, active, _, _ = _facts(p)
-        if controller != uid:
+    for p in snapshot.owned_by(uid, "Pod", ordered=False):     # deletion_order is a total order
+        facts = _facts(p)
+        if facts[0] != uid:
             continue
         if not matches(p.metadata.labels):
             release.append(p)
-        elif active:
-            owned.append(p)
+        elif facts[1]:
+            owned.append((p, facts))
     if not selector.is_empty():
         for p in snapshot.orphan_pods(ns):
             if p.metadata.deletionTimestamp is None and matches(p.metadata.labels):
@@ -116,14 +120,16 @@ def reconcile_replicaset(snapshot, key, now: float) -> Result:
     rs = snapshot.get("ReplicaSet", name, ns)
     if rs is None or rs.metadata.deletionTimestamp is not None:
         return Result()
-    owned, adopt, release = owned_pods(snapshot, rs)
+    owned_facts, adopt, release = _owned(snapshot, rs)
+    owned = [p for p, _ in owned_facts]
     actions: list = []
-    for p in release:
+    for p in sorted(release, key=lambda p: p.metadata.name):
         actions.append(Update(without_owner(p, rs.metadata.uid)))
     for p in adopt:
         actions.append(Update(with_owner(p, rs)))
         if is_active(p):
             owned.append(p)
+            owned_facts.append((p, _facts(p)))
     want = rs.spec.get("replicas", 1)
     diff = len(owned) - want
     if diff < 0:
@@ -143,8 +149,7 @@ def reconcile_replicaset(snapshot, key, now: float) -> Result:
     template_labels = ((rs.spec.get("template") or pmap()).get("metadata") or pmap()).get("labels")
     selector_labels = dict(template_labels or {})
     ready = available = 0
-    for p in owned:
-        _, _, is_ready_, since = _facts(p)
+    for p, (_, _, is_ready_, since) in owned_facts:
         if is_ready_:
             ready += 1
             if not min_ready or since is not None and since + min_ready <= now:
