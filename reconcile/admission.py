@@ -38,10 +38,19 @@ def validate(obj: KObject) -> None:
         raise Invalid(f"{obj.kind} {meta.name}: metadata.namespace: Required value")
     if not obj.NAMESPACED and meta.namespace:
         raise Invalid(f"{obj.kind} {meta.name}: a {obj.kind} is cluster-scoped and has no namespace")
-    for k, v in meta.labels.items():
+    labels = meta.labels
+    if _LABELS_OK.get(id(labels)) is labels:
+        return                  # a template's pods share their labels: checked once
+    for k, v in labels.items():
         problems = _labels.validate_label_key(k) or _labels.validate_label_value(v)
         if problems:
             raise Invalid(f"{obj.kind} {meta.name}: metadata.labels: Invalid value: {k}={v!r}: {problems[0]}")
+    if len(_LABELS_OK) > 4096:
+        _LABELS_OK.clear()
+    _LABELS_OK[id(labels)] = labels
+
+
+_LABELS_OK: dict = {}     # id -> labels object found valid (held, so the id stays its own)
 
 
 def _pod_spec(obj: KObject):
