@@ -27,7 +27,9 @@ from reconcile.controllers._common import (
 )
 from reconcile.engine import Rule
 from reconcile.model import ReplicaSet, thaw
-from reconcile.rollout import resolve_fenceposts  # re-exported: Kubernetes' ResolveFenceposts
+from reconcile.rollout import (  # resolve_fenceposts re-exported: Kubernetes' ResolveFenceposts
+    is_scaling_event, proportional_scale, replicas_annotations, resolve_fenceposts,
+)
 
 __all__ = ["reconcile_deployment", "RULE", "resolve_fenceposts", "template_hash", "REVISION",
            "rollback_template", "restart_template"]
@@ -79,14 +81,37 @@ def _new_replicaset(d, template, revision: int, replicas: int):
     sel = thaw(d.spec.get("selector") or {})
     sel.setdefault("matchLabels", {})[HASH_LABEL] = h
     rs = ReplicaSet.new(f"{d.name}-{h}"[:253], d.metadata.namespace, labels=dict(labels),
-                        annotations={REVISION: str(revision)},
+                        annotations={REVISION: str(revision), **replicas_annotations(d)},
                         spec={"replicas": replicas, "minReadySeconds": d.spec.get("minReadySeconds") or 0,
                               "selector": sel, "template": thaw(tmpl)})
     return rs.set(metadata=rs.metadata.set(ownerReferences=rs.metadata.ownerReferences.append(owner_reference(d))))
 
 
-def _scale(rs, replicas: int):
-    return Update(rs.set(spec=rs.spec.set("replicas", replicas)))
+def _scale(rs, replicas: int, d=None):
+    """Resize ``rs``; with the deployment, also note its desired and max replicas on it
+    (Kubernetes' scaleReplicaSet), which is how a later resize is told from a rollout step."""
+    rs = rs.set(spec=rs.spec.set("replicas", replicas))
+    if d is not None:
+        rs = rs.set(metadata=rs.metadata.set(annotations=rs.metadata.annotations.update(replicas_annotations(d))))
+    return Update(rs)
+
+
+def _resize(d, rs, replicas: int) -> list:
+    """The actions to resize ``rs`` for ``d`` (annotations kept current), with the event."""
+    if replicas == _replicas(rs) and all(rs.metadata.annotations.get(k) == v
+                                         for k, v in replicas_annotations(d).items()):
+        return []
+    out = [_scale(rs, replicas, d)]
+    if replicas != _replicas(rs):
+        verb = "up" if replicas > _replicas(rs) else "down"
+        out.append(Emit("Normal", "ScalingReplicaSet", f"Scaled {verb} replica set {rs.name} to {replicas}", d.key))
+    return out
+
+
+def _proportional(d, owned, new, olds) -> list:
+    """Kubernetes' scale(): spread a change of replicas over the ReplicaSets (see rollout.proportional_scale)."""
+    sizes = proportional_scale(d, new, olds)
+    return [a for rs in owned if rs.name in sizes for a in _resize(d, rs, sizes[rs.name])]
 
 
 def _replicas(rs) -> int:
@@ -115,11 +140,15 @@ def reconcile_deployment(snapshot, key, now: float) -> Result:
     actions: list = []
 
     if d.spec.get("paused"):
-        # scaling only: the active ReplicaSet follows the replica count
-        active = new or (max(olds, key=_replicas) if olds else None)
-        if active is not None and _replicas(active) != replicas and sum(map(_replicas, owned)) != replicas:
-            actions.append(_scale(active, max(0, replicas - sum(_replicas(r) for r in owned if r is not active))))
+        # scaling only (Kubernetes' sync): a new replica count is spread over the ReplicaSets
+        actions += _proportional(d, owned, new, olds)
         return _finish(d, owned, new, actions, now, snapshot)
+
+    if is_scaling_event(d, owned):
+        # the replica count changed: spread it over the ReplicaSets first (Kubernetes' sync), then roll
+        actions += _proportional(d, owned, new, olds)
+        if actions:
+            return _finish(d, owned, new, actions, now, snapshot, progressed=True)
 
     if new is None:
         revision = max((_revision(rs) for rs in owned), default=0) + 1
@@ -140,9 +169,9 @@ def reconcile_deployment(snapshot, key, now: float) -> Result:
     if strategy.get("type") == "Recreate":
         running_old = [r for r in olds if _replicas(r) > 0]
         if running_old:
-            actions += [_scale(r, 0) for r in running_old]
+            actions += [_scale(r, 0, d) for r in running_old]
         elif not any(r.status.get("replicas", 0) for r in olds) and _replicas(new) != replicas:
-            actions.append(_scale(new, replicas))
+            actions.append(_scale(new, replicas, d))
         return _finish(d, owned, new, actions, now, snapshot, progressed=bool(actions))
 
     # RollingUpdate: grow the new ReplicaSet, then shrink the old ones
@@ -151,7 +180,7 @@ def reconcile_deployment(snapshot, key, now: float) -> Result:
     want_new = _rolling_new_replicas(d, owned, new, replicas)
     if want_new != _replicas(new):
         verb = "up" if want_new > _replicas(new) else "down"
-        actions.append(_scale(new, want_new))
+        actions.append(_scale(new, want_new, d))
         actions.append(Emit("Normal", "ScalingReplicaSet", f"Scaled {verb} replica set {new.name} to {want_new}",
                             d.key))
         return _finish(d, owned, new, actions, now, snapshot, progressed=True)
@@ -185,7 +214,7 @@ def reconcile_deployment(snapshot, key, now: float) -> Result:
                     spare -= n
         for r in olds:
             if r.name in downs and downs[r.name] != _replicas(r):
-                actions.append(_scale(r, downs[r.name]))
+                actions.append(_scale(r, downs[r.name], d))
                 actions.append(Emit("Normal", "ScalingReplicaSet",
                                     f"Scaled down replica set {r.name} to {downs[r.name]}", d.key))
         return _finish(d, owned, new, actions, now, snapshot, progressed=bool(actions))

@@ -122,3 +122,55 @@ def test_no_progress_past_the_deadline_sets_progressing_false():
     result = run(s, d)
     (cond,) = [c for c in result.actions[-1].object.status["conditions"] if c["type"] == "Progressing"]
     assert (cond["status"], cond["reason"]) == ("False", "ProgressDeadlineExceeded")
+
+
+# -- proportional scaling (Kubernetes' docs: "Proportional scaling")
+
+def _stalled_rollout(scale_to):
+    """10 replicas, maxSurge 3, maxUnavailable 2, rolled to an image whose pods never get ready;
+    then the replicas set to ``scale_to``. Returns (old, new) ReplicaSet sizes once settled."""
+    from reconcile.model import Node
+    from reconcile.sim import SimCluster
+    sim = SimCluster(seed=1)
+    sim.apply([Node.new(f"n{i}", status={"capacity": {"cpu": "64", "memory": "64Gi", "pods": "110"}})
+               for i in range(3)])
+    t = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "v1"}]}}
+    sim.apply([Deployment.new("web", "default", spec={
+        "replicas": 10, "selector": {"matchLabels": {"app": "web"}}, "template": t,
+        "strategy": {"rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}}})])
+    sim.advance(30)
+    d = sim.get("Deployment", "web")
+    bad = d.spec["template"].set("metadata", d.spec["template"]["metadata"].set(
+        "annotations", pmap({"sim.reconcile.dev/ready": "false"}))).set(
+        "spec", d.spec["template"]["spec"].set("containers", d.spec["template"]["spec"]["containers"].set(
+            0, d.spec["template"]["spec"]["containers"][0].set("image", "v2"))))
+    sim.store.update(d.set(spec=d.spec.set("template", bad)))
+    sim.advance(60)
+    sizes = lambda: sorted((rs.metadata.annotations[REVISION], rs.spec["replicas"]) for rs in sim.list("ReplicaSet"))
+    assert sizes() == [("1", 8), ("2", 5)]          # stalled: 13 pods (10 + 3), 8 available (10 - 2)
+    before = len(sim.events())
+    sim.scale("Deployment", "web", scale_to)
+    first = [e.message for e in sim.events()[before:] if e.reason == "ScalingReplicaSet"][:2]
+    sim.advance(60)
+    return [n for _, n in sizes()], first
+
+
+def test_scaling_up_mid_rollout_spreads_the_new_replicas_by_proportion():
+    sizes, _ = _stalled_rollout(15)
+    assert sizes == [11, 7]          # the docs' example: 3 more to the old, 2 to the new
+
+
+def test_scaling_down_mid_rollout_takes_from_both_by_proportion():
+    sizes, first = _stalled_rollout(5)
+    # 13 -> 5 + maxSurge = 8: the old 8 gives 3 (round(8 * 8/13) = 5), the new 5 gives 2 (round(5 * 8/13) = 3)
+    assert [m.rsplit(" ", 1)[1] for m in first] == ["5", "3"] and all("down" in m for m in first)
+    # then the rollout goes on within the new bounds: the old shrinks as far as availability allows
+    assert sizes == [3, 5]
+
+
+def test_a_rollout_step_writes_the_desired_and_max_replicas_annotations():
+    s = State()
+    d = deployment(s, replicas=4)
+    created = [a.object for a in reconcile_deployment(s.snapshot, d.key, s.now).actions if isinstance(a, Create)]
+    assert created[0].metadata.annotations["deployment.kubernetes.io/desired-replicas"] == "4"
+    assert created[0].metadata.annotations["deployment.kubernetes.io/max-replicas"] == "5"
