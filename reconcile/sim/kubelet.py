@@ -142,7 +142,24 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
                   "conditions": conds, "containerStatuses": cs[1]}
         return st.update(update)
 
+    def reconcile_node(snapshot, key, now: float) -> Result:
+        """One kubelet's sync: every pod bound to its node, in one pass (one batch of reports)."""
+        node = snapshot.get("Node", key[2], None)
+        if node is None or node.metadata.annotations.get(FAILED) == "true":
+            return Result()
+        actions: list = []
+        requeue = None
+        for pod in snapshot.pods_on_node(node.name):
+            if pod.metadata.deletionTimestamp is not None:
+                continue
+            result = sync_pod(pod, node, now)
+            actions.extend(result.actions)
+            if result.requeue_after is not None and (requeue is None or result.requeue_after < requeue):
+                requeue = result.requeue_after
+        return Result(tuple(actions), requeue)
+
     def reconcile_pod(snapshot, key, now: float) -> Result:
+        """The kubelet's sync of one pod (what :func:`reconcile_node` does for each)."""
         _, ns, name = key
         pod = snapshot.get("Pod", name, ns)
         if pod is None or pod.metadata.deletionTimestamp is not None:
@@ -151,6 +168,9 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
         node = snapshot.get("Node", node_name, None) if node_name else None
         if node is None or node.metadata.annotations.get(FAILED) == "true":
             return Result()
+        return sync_pod(pod, node, now)
+
+    def sync_pod(pod, node, now: float) -> Result:
         st = pod.status
         phase = st.get("phase")
         if phase in ("Succeeded", "Failed"):
@@ -241,13 +261,14 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
         if old is None or old.spec.get("nodeName") != node \
                 or old.metadata.annotations != pod.metadata.annotations \
                 or old.metadata.deletionTimestamp != pod.metadata.deletionTimestamp:
-            return [pod.key]
+            return [("Node", None, node)]
         return []
 
-    def node_to_pods(event, snapshot):
-        return [p.key for p in snapshot.pods_on_node(event.object.name)]
+    def node_changed(event, snapshot):
+        return [event.object.key] if event.type != "DELETED" else []
 
+    reconcile_node.sync_pod = reconcile_pod      # one pod's sync, for tests
     return (
-        Rule("sim-kubelet", reconcile_pod, watches={"Pod": pod_events, "Node": node_to_pods}, priority=5),
+        Rule("sim-kubelet", reconcile_node, watches={"Pod": pod_events, "Node": node_changed}, priority=5),
         Rule("sim-heartbeat", heartbeat, primary="Node", priority=5),
     )
