@@ -81,11 +81,14 @@ class Rule:
     owns: tuple = ()
     watches: Mapping[str, Callable[[Event, object], Iterable]] = field(default_factory=dict)
     priority: int = 100
+    # False: a change to only the status of a primary object does not wake the rule (a
+    # controller that writes that status itself has nothing to do on seeing it)
+    status_wakes: bool = True
 
     def keys_for(self, event: Event, snapshot) -> list:
         kind = event.object.kind
         keys: list = []
-        if kind == self.primary:
+        if kind == self.primary and (self.status_wakes or not status_only(event)):
             keys.append(event.object.key)
         if kind in self.owns:
             keys.extend(owner_keys(event, snapshot, self.primary))
@@ -93,6 +96,17 @@ class Rule:
         if mapper is not None:
             keys.extend(mapper(event, snapshot))
         return keys
+
+
+def status_only(event: Event) -> bool:
+    """Whether the event changed only the object's status (as a status write does)."""
+    old, new = event.old, event.object
+    if old is None or event.type != "MODIFIED":
+        return False
+    m, o = new.metadata, old.metadata
+    return (new.spec is old.spec and m.generation == o.generation and m.labels is o.labels
+            and m.annotations is o.annotations and m.ownerReferences is o.ownerReferences
+            and m.finalizers is o.finalizers and m.deletionTimestamp == o.deletionTimestamp)
 
 
 @dataclass
@@ -148,7 +162,8 @@ class Engine:
         found = self._by_kind.get(kind)
         if found is None:
             found = self._by_kind[kind] = [
-                (r.name, kind == r.primary, r.primary if kind in r.owns else None,
+                (r.name, kind == r.primary and (True if r.status_wakes else status_only),
+                 r.primary if kind in r.owns else None,
                  r.watches.get(kind) or r.watches.get("*"))
                 for r in self.rules.values()
                 if kind == r.primary or kind in r.owns or kind in r.watches or "*" in r.watches]
@@ -159,7 +174,7 @@ class Engine:
         snapshot = self.store.snapshot()
         enqueue = self.enqueue
         for name, primary, owner_kind, mapper in self._interested(event.object.kind):
-            if primary:
+            if primary is True or primary and not primary(event):
                 enqueue(name, event.object.key)
             if owner_kind is not None:
                 for key in owner_keys(event, snapshot, owner_kind):

@@ -338,4 +338,4 @@ def restart_template(d, now: float):
 
 
 RULE = Rule("deployment-controller", reconcile_deployment, primary="Deployment", owns=("ReplicaSet",),
-            priority=15)
+            priority=15, status_wakes=False)

@@ -204,4 +204,5 @@ def _pods_to_replicasets(orphans):
 
 
 RULE = Rule("replicaset-controller", reconcile_replicaset, primary="ReplicaSet",
-            watches={"Pod": _pods_to_replicasets(orphans_wake_matching("ReplicaSet"))}, priority=20)
+            watches={"Pod": _pods_to_replicasets(orphans_wake_matching("ReplicaSet"))}, priority=20,
+            status_wakes=False)

@@ -123,3 +123,24 @@ def test_a_rule_that_raises_is_reported_with_its_name_and_key():
     with pytest.raises(RuleError) as e:
         engine.run()
     assert str(e.value) == "rule broken failed on Namespace a: ZeroDivisionError: division by zero"
+
+
+@pytest.mark.parametrize("status_wakes, woken_by_status", [(True, True), (False, False)])
+def test_a_status_only_change_wakes_the_rule_unless_it_says_not(status_wakes, woken_by_status):
+    seen = []
+
+    def record(snapshot, key, now):
+        seen.append(key)
+        return Result()
+
+    store, engine, _ = make(Rule("watch", record, primary="Namespace", status_wakes=status_wakes))
+    ns = store.create(Namespace.new("a"))
+    engine.run()
+    seen.clear()
+    ns = store.update_status(ns.set(status=pmap({"phase": "Active"})))
+    engine.run()
+    assert (seen == [ns.key]) is woken_by_status
+    store.update(ns.set(metadata=ns.metadata.set(labels=pmap({"x": "y"}))))   # not status only: always
+    seen.clear()
+    engine.run()
+    assert seen == [ns.key]
