@@ -47,8 +47,22 @@ def seconds(value) -> float | None:
 
 
 def _ready_condition(pod) -> Mapping | None:
-    """``GetPodReadyCondition``: the first condition of type Ready."""
-    return next((c for c in pod.status.get("conditions") or () if c.get("type") == "Ready"), None)
+    """``GetPodReadyCondition``: the first condition of type Ready (kept per conditions list:
+    pods that got ready together share theirs, and a ReplicaSet sorts a hundred at a time)."""
+    conditions = pod.status.get("conditions")
+    if not conditions:
+        return None
+    hit = _READY_CONDITION.get(id(conditions))
+    if hit is not None and hit[0] is conditions:
+        return hit[1]
+    found = next((c for c in conditions if c.get("type") == "Ready"), None)
+    if len(_READY_CONDITION) > 4096:
+        _READY_CONDITION.clear()
+    _READY_CONDITION[id(conditions)] = (conditions, found)
+    return found
+
+
+_READY_CONDITION: dict = {}
 
 
 def is_pod_ready(pod) -> bool:

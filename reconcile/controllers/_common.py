@@ -16,10 +16,21 @@ _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"   # Kubernetes' rand.String alphabet (
 
 
 def workload_selector(obj: KObject) -> _labels.Selector:
+    """The object's ``spec.selector`` as a Selector (made once per selector value)."""
     sel = obj.spec.get("selector")
     if sel is None:
         return _labels.NOTHING
-    return _labels.from_label_selector(sel.get("matchLabels"), sel.get("matchExpressions"))
+    hit = _SELECTORS.get(id(sel))
+    if hit is not None and hit[0] is sel:
+        return hit[1]
+    selector = _labels.from_label_selector(sel.get("matchLabels"), sel.get("matchExpressions"))
+    if len(_SELECTORS) > 4096:
+        _SELECTORS.clear()
+    _SELECTORS[id(sel)] = (sel, selector)
+    return selector
+
+
+_SELECTORS: dict = {}
 
 
 def controller_of(obj: KObject) -> OwnerReference | None:

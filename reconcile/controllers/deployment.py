@@ -57,6 +57,23 @@ def _without_hash(template):
     return template.set("metadata", meta.set("labels", labels))
 
 
+_SAME: dict = {}
+
+
+def _same_template(rs_template, template) -> bool:
+    """Whether a ReplicaSet's template is the deployment's, but for the hash label (Kubernetes'
+    EqualIgnoreHash); kept per pair of template objects, which stay the same between passes."""
+    key = (id(rs_template), id(template))
+    hit = _SAME.get(key)
+    if hit is not None and hit[0] is rs_template and hit[1] is template:
+        return hit[2]
+    same = _without_hash(rs_template) == template
+    if len(_SAME) > 4096:
+        _SAME.clear()
+    _SAME[key] = (rs_template, template, same)
+    return same
+
+
 def _revision(rs) -> int:
     try:
         return int(rs.metadata.annotations.get(REVISION, "0"))
@@ -133,7 +150,7 @@ def reconcile_deployment(snapshot, key, now: float) -> Result:
         return Result(tuple(Update(rs.set(metadata=rs.metadata.set(
             ownerReferences=rs.metadata.ownerReferences.append(owner_reference(d))))) for rs in adopt))
     template = d.spec.get("template") or pmap()
-    new = next((rs for rs in owned if _without_hash(rs.spec.get("template") or pmap()) == template), None)
+    new = next((rs for rs in owned if _same_template(rs.spec.get("template") or pmap(), template)), None)
     olds = sorted((rs for rs in owned if rs is not new), key=lambda rs: (rs.metadata.creationTimestamp or 0, rs.name))
     replicas = d.spec.get("replicas", 1)
     strategy = d.spec.get("strategy") or pmap()
