@@ -10,10 +10,11 @@ Measures, medians of --repeat runs:
      engine's fixpoint: the first change after the fill, then the median of
      --changes more; next to recomputing every controller from scratch
      (goal: under 5 ms, at least 100x faster);
- (c) resident memory per pod: the RSS a fresh process gains by the fill,
+ (c) resident memory per pod: the RSS the process gains by the fill,
      divided by the pods (goal: under 2 KB);
  (d) durable SQLite writes per second, one write per transaction and
      batched per engine step.
+(a) to (c) are measured together, each run in a fresh process.
 
     python bench/control_plane.py                       # the issue's sizes
     python bench/control_plane.py --nodes 500 --deployments 150   # a tenth
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import statistics
 import subprocess
@@ -112,20 +114,26 @@ def _rss() -> int:
     return 0
 
 
-def memory_per_pod(args) -> float:
-    """Resident memory the filled cluster adds, per pod: measured in a fresh process."""
-    cmd = [sys.executable, __file__, "--memory-child", "--nodes", str(args.nodes),
-           "--deployments", str(args.deployments), "--replicas", str(args.replicas)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return float(out.strip().splitlines()[-1])
-
-
-def _memory_child(args) -> None:
+def _run_child(args) -> None:
+    """One run in this (fresh) process: the fill, the changes, from scratch, and the RSS the
+    fill added per pod; printed as JSON for the parent."""
     gc.collect()
     before = _rss()
-    sim, _ = fill(args)
+    sim, seconds = fill(args)
     gc.collect()
-    print((_rss() - before) / (args.deployments * args.replicas))
+    memory = (_rss() - before) / (args.deployments * args.replicas)
+    first, changed, quiet, scratch = one_change(sim, args)
+    print(json.dumps({"fill": seconds, "first": first, "change": changed, "quiet": quiet,
+                      "scratch": scratch, "memory": memory}))
+
+
+def run(args) -> dict:
+    """One run in a fresh process, so that no run inherits another's heap."""
+    cmd = [sys.executable, __file__, "--run-child", "--nodes", str(args.nodes), "--deployments",
+           str(args.deployments), "--replicas", str(args.replicas), "--changes", str(args.changes),
+           "--timeout", str(args.timeout)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def durable_writes(n: int):
@@ -159,36 +167,29 @@ def main(argv=None) -> int:
     p.add_argument("--changes", type=int, default=5, help="changes timed after the first, per run")
     p.add_argument("--timeout", type=float, default=3600.0)
     p.add_argument("--writes", type=int, default=5000)
-    p.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--run-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.memory_child:
-        _memory_child(args)
+    if args.run_child:
+        _run_child(args)
         return 0
     total = args.deployments * args.replicas
     print(f"{args.nodes:,} nodes, {args.deployments:,} deployments x {args.replicas} = {total:,} pods; "
-          f"{args.repeat} runs", flush=True)
-    fills, firsts, changes, quiets, scratches = [], [], [], [], []
+          f"{args.repeat} runs, each in a fresh process", flush=True)
+    runs = []
     for k in range(args.repeat):
-        sim, seconds = fill(args)
-        fills.append(seconds)
-        first, changed, quiet, scratch = one_change(sim, args)
-        firsts.append(first)
-        changes.append(changed)
-        quiets.append(quiet)
-        scratches.append(scratch)
-        print(f"  run {k + 1}: fill {seconds:.1f}s ({total / seconds:,.0f} pods/s); first change "
-              f"{first * 1000:.2f} ms, then median {changed * 1000:.2f} ms ({quiet * 1000:.2f} ms with the "
-              f"cycle collector off); from scratch {scratch * 1000:.0f} ms", flush=True)
-        del sim
-        gc.collect()
-    m_fill, m_first, m_change, m_quiet, m_scratch = (statistics.median(x) for x in
-                                                     (fills, firsts, changes, quiets, scratches))
-    print(f"(a) fill: median {m_fill:.1f}s, {total / m_fill:,.0f} pods/s   (goal < 60 s, > 2,500 pods/s)")
-    print(f"(b) one change: first after the fill {m_first * 1000:.2f} ms, then {m_change * 1000:.2f} ms; "
-          f"from scratch {m_scratch * 1000:.0f} ms: {m_scratch / m_first:.0f}x / {m_scratch / m_change:.0f}x   "
-          f"(goal < 5 ms, >= 100x)")
-    print(f"    the same changes with the cycle collector off: {m_quiet * 1000:.2f} ms")
-    print(f"(c) resident memory per pod: {memory_per_pod(args):,.0f} bytes   (goal < 2,048)", flush=True)
+        r = run(args)
+        runs.append(r)
+        print(f"  run {k + 1}: fill {r['fill']:.1f}s ({total / r['fill']:,.0f} pods/s); first change "
+              f"{r['first'] * 1000:.2f} ms, then median {r['change'] * 1000:.2f} ms ({r['quiet'] * 1000:.2f} ms "
+              f"with the cycle collector off); from scratch {r['scratch'] * 1000:.0f} ms; "
+              f"{r['memory']:,.0f} bytes per pod", flush=True)
+    m = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    print(f"(a) fill: median {m['fill']:.1f}s, {total / m['fill']:,.0f} pods/s   (goal < 60 s, > 2,500 pods/s)")
+    print(f"(b) one change: first after the fill {m['first'] * 1000:.2f} ms, then {m['change'] * 1000:.2f} ms; "
+          f"from scratch {m['scratch'] * 1000:.0f} ms: {m['scratch'] / m['first']:.0f}x / "
+          f"{m['scratch'] / m['change']:.0f}x   (goal < 5 ms, >= 100x)")
+    print(f"    the same changes with the cycle collector off: {m['quiet'] * 1000:.2f} ms")
+    print(f"(c) resident memory per pod: {m['memory']:,.0f} bytes   (goal < 2,048)", flush=True)
     for mode, rate in durable_writes(args.writes).items():
         print(f"(d) durable writes, {mode}: {rate:,.0f}/s")
     return 0

@@ -158,18 +158,6 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
                 requeue = result.requeue_after
         return Result(tuple(actions), requeue)
 
-    def reconcile_pod(snapshot, key, now: float) -> Result:
-        """The kubelet's sync of one pod (what :func:`reconcile_node` does for each)."""
-        _, ns, name = key
-        pod = snapshot.get("Pod", name, ns)
-        if pod is None or pod.metadata.deletionTimestamp is not None:
-            return Result()
-        node_name = pod.spec.get("nodeName")
-        node = snapshot.get("Node", node_name, None) if node_name else None
-        if node is None or node.metadata.annotations.get(FAILED) == "true":
-            return Result()
-        return sync_pod(pod, node, now)
-
     def sync_pod(pod, node, now: float) -> Result:
         st = pod.status
         phase = st.get("phase")
@@ -267,7 +255,6 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
     def node_changed(event, snapshot):
         return [event.object.key] if event.type != "DELETED" else []
 
-    reconcile_node.sync_pod = reconcile_pod      # one pod's sync, for tests
     return (
         Rule("sim-kubelet", reconcile_node, watches={"Pod": pod_events, "Node": node_changed}, priority=5),
         Rule("sim-heartbeat", heartbeat, primary="Node", priority=5),
