@@ -46,6 +46,8 @@ def _dependents_of_deleted(event, snapshot):
         owners = event.object.metadata.ownerReferences
         if not owners or event.old is not None and event.old.metadata.ownerReferences == owners:
             return []       # its owners were looked at when they were set; their deletion wakes it again
+        if all(_alive(snapshot, r.uid) for r in owners):
+            return []       # nothing to collect while every owner is there
         return [event.object.key]
     return sorted(snapshot.by_owner.get(event.object.metadata.uid, ()))
 
