@@ -72,34 +72,18 @@ class _Matcher:
         return self.answer
 
 
-_READY: dict = {}
-
-
 def _facts(pod):
-    """(controller uid, active, ready, ready since) of a pod. Readiness is read from the
-    conditions list, kept per list object: pods that got ready together share theirs."""
+    """(controller uid, active, ready, ready since) of a pod, as the ReplicaSet reads it."""
     uid = None
     for o in pod.metadata.ownerReferences:
         if o.controller:
             uid = o.uid
             break
-    status = pod.status
-    active = status.get("phase") not in ("Succeeded", "Failed") and pod.metadata.deletionTimestamp is None
-    conds = status.get("conditions")
-    if not conds:
+    active = pod.status.get("phase") not in ("Succeeded", "Failed") and pod.metadata.deletionTimestamp is None
+    cond = _pods._ready_condition(pod)          # kept per conditions list
+    if cond is None or cond.get("status") != "True":
         return uid, active, False, None
-    hit = _READY.get(id(conds))
-    if hit is None or hit[0] is not conds:
-        ready, since = False, None
-        for cond in conds:
-            if cond.get("type") == "Ready":
-                ready = cond.get("status") == "True"
-                t = cond.get("lastTransitionTime")
-                since = t if ready and isinstance(t, (int, float)) else None
-        if len(_READY) > 4096:
-            _READY.clear()
-        hit = _READY[id(conds)] = (conds, ready, since)
-    return uid, active, hit[1], hit[2]
+    return uid, active, True, _pods.seconds(cond.get("lastTransitionTime"))
 
 
 def _ready_since(pod):
