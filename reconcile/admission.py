@@ -17,6 +17,7 @@ facts come from the pod template.
 from __future__ import annotations
 
 from reconcile import labels as _labels
+from reconcile._memo import IdentityMemo
 from reconcile.errors import Forbidden, Invalid
 from reconcile.model import KObject
 
@@ -38,19 +39,21 @@ def validate(obj: KObject) -> None:
         raise Invalid(f"{obj.kind} {meta.name}: metadata.namespace: Required value")
     if not obj.NAMESPACED and meta.namespace:
         raise Invalid(f"{obj.kind} {meta.name}: a {obj.kind} is cluster-scoped and has no namespace")
-    labels = meta.labels
-    if _LABELS_OK.get(id(labels)) is labels:
-        return                  # a template's pods share their labels: checked once
+    # a template's pods share their labels: checked once per labels object
+    problem = _LABEL_PROBLEM.get(lambda: _label_problem(meta.labels), meta.labels)
+    if problem:
+        raise Invalid(f"{obj.kind} {meta.name}: metadata.labels: Invalid value: {problem}")
+
+
+def _label_problem(labels) -> str | None:
     for k, v in labels.items():
         problems = _labels.validate_label_key(k) or _labels.validate_label_value(v)
         if problems:
-            raise Invalid(f"{obj.kind} {meta.name}: metadata.labels: Invalid value: {k}={v!r}: {problems[0]}")
-    if len(_LABELS_OK) > 4096:
-        _LABELS_OK.clear()
-    _LABELS_OK[id(labels)] = labels
+            return f"{k}={v!r}: {problems[0]}"
+    return None
 
 
-_LABELS_OK: dict = {}     # id -> labels object found valid (held, so the id stays its own)
+_LABEL_PROBLEM = IdentityMemo()
 
 
 def _pod_spec(obj: KObject):

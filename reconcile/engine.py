@@ -85,18 +85,6 @@ class Rule:
     # controller that writes that status itself has nothing to do on seeing it)
     status_wakes: bool = True
 
-    def keys_for(self, event: Event, snapshot) -> list:
-        kind = event.object.kind
-        keys: list = []
-        if kind == self.primary and (self.status_wakes or not status_only(event)):
-            keys.append(event.object.key)
-        if kind in self.owns:
-            keys.extend(owner_keys(event, snapshot, self.primary))
-        mapper = self.watches.get(kind) or self.watches.get("*")
-        if mapper is not None:
-            keys.extend(mapper(event, snapshot))
-        return keys
-
 
 def status_only(event: Event) -> bool:
     """Whether the event changed only the object's status (as a status write does)."""
@@ -170,7 +158,7 @@ class Engine:
         return found
 
     def _wake(self, event: Event) -> None:
-        # Rule.keys_for, unrolled: this runs for every rule an event can wake, for every event
+        # this runs for every rule an event can wake, for every event: keep it lean
         snapshot = self.store.snapshot()
         enqueue = self.enqueue
         for name, primary, owner_kind, mapper in self._interested(event.object.kind):

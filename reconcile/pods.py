@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
+from reconcile._memo import IdentityMemo
+
 __all__ = ["POD_DELETION_COST", "BACKOFF_INITIAL", "BACKOFF_MAX", "BACKOFF_RESET", "seconds", "is_pod_ready",
            "ready_since", "is_pod_available", "is_pod_active", "filter_active_pods", "pods_per_node",
            "pod_deletion_key", "pods_to_delete", "next_backoff", "BackOff"]
@@ -52,17 +54,11 @@ def _ready_condition(pod) -> Mapping | None:
     conditions = pod.status.get("conditions")
     if not conditions:
         return None
-    hit = _READY_CONDITION.get(id(conditions))
-    if hit is not None and hit[0] is conditions:
-        return hit[1]
-    found = next((c for c in conditions if c.get("type") == "Ready"), None)
-    if len(_READY_CONDITION) > 4096:
-        _READY_CONDITION.clear()
-    _READY_CONDITION[id(conditions)] = (conditions, found)
-    return found
+    return _READY_CONDITION.get(lambda: next((c for c in conditions if c.get("type") == "Ready"), None),
+                                conditions)
 
 
-_READY_CONDITION: dict = {}
+_READY_CONDITION = IdentityMemo()
 
 
 def is_pod_ready(pod) -> bool:

@@ -35,6 +35,7 @@ from itertools import chain
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from reconcile._defaults import DEFAULT_SCHEDULER
+from reconcile._memo import IdentityMemo
 from reconcile.model import EMPTY_MAP
 from reconcile.quantity import Quantity
 
@@ -96,19 +97,12 @@ def pod_requests(pod) -> PodRequests:
     >>> pod_requests(Pod.new("q", spec={"containers": [{"name": "c"}]}))
     PodRequests(milli_cpu=0, memory=0, pods=1, non_zero_milli_cpu=100, non_zero_memory=209715200)
     """
-    spec = pod.spec
-    parts = (spec.get("containers"), spec.get("initContainers"), spec.get("overhead"))
-    key = (id(parts[0]), id(parts[1]), id(parts[2]))
-    hit = _REQUESTS.get(key)
-    if hit is not None and hit[0][0] is parts[0] and hit[0][1] is parts[1] and hit[0][2] is parts[2]:
-        return hit[1]          # a template's pods share their containers
-    if len(_REQUESTS) > 4096:
-        _REQUESTS.clear()
-    requests = _REQUESTS[key] = (parts, _pod_requests(spec))
-    return requests[1]
+    spec = pod.spec        # a template's pods share their containers: summed once
+    return _REQUESTS.get(lambda: _pod_requests(spec), spec.get("containers"), spec.get("initContainers"),
+                         spec.get("overhead"))
 
 
-_REQUESTS: dict = {}
+_REQUESTS = IdentityMemo()
 
 
 def _pod_requests(spec) -> PodRequests:

@@ -7,6 +7,7 @@ import hashlib
 from pyrsistent import pmap, pvector
 
 from reconcile import labels as _labels
+from reconcile._memo import IdentityMemo
 from reconcile.model import KObject, OwnerReference
 
 __all__ = ["workload_selector", "controller_of", "is_controlled_by", "owner_reference", "with_owner",
@@ -20,17 +21,11 @@ def workload_selector(obj: KObject) -> _labels.Selector:
     sel = obj.spec.get("selector")
     if sel is None:
         return _labels.NOTHING
-    hit = _SELECTORS.get(id(sel))
-    if hit is not None and hit[0] is sel:
-        return hit[1]
-    selector = _labels.from_label_selector(sel.get("matchLabels"), sel.get("matchExpressions"))
-    if len(_SELECTORS) > 4096:
-        _SELECTORS.clear()
-    _SELECTORS[id(sel)] = (sel, selector)
-    return selector
+    return _SELECTORS.get(lambda: _labels.from_label_selector(sel.get("matchLabels"), sel.get("matchExpressions")),
+                          sel)
 
 
-_SELECTORS: dict = {}
+_SELECTORS = IdentityMemo()
 
 
 def controller_of(obj: KObject) -> OwnerReference | None:

@@ -21,9 +21,10 @@ import json
 
 from pyrsistent import pmap
 
+from reconcile._memo import IdentityMemo
 from reconcile.actions import Create, Delete, Emit, Result, Update, UpdateStatus
 from reconcile.controllers._common import (
-    condition, controller_of, is_controlled_by, owner_reference, set_condition, workload_selector,
+    condition, is_controlled_by, owner_reference, set_condition, workload_selector,
 )
 from reconcile.engine import Rule
 from reconcile.model import ReplicaSet, thaw
@@ -57,21 +58,13 @@ def _without_hash(template):
     return template.set("metadata", meta.set("labels", labels))
 
 
-_SAME: dict = {}
+_SAME = IdentityMemo()
 
 
 def _same_template(rs_template, template) -> bool:
     """Whether a ReplicaSet's template is the deployment's, but for the hash label (Kubernetes'
     EqualIgnoreHash); kept per pair of template objects, which stay the same between passes."""
-    key = (id(rs_template), id(template))
-    hit = _SAME.get(key)
-    if hit is not None and hit[0] is rs_template and hit[1] is template:
-        return hit[2]
-    same = _without_hash(rs_template) == template
-    if len(_SAME) > 4096:
-        _SAME.clear()
-    _SAME[key] = (rs_template, template, same)
-    return same
+    return _SAME.get(lambda: _without_hash(rs_template) == template, rs_template, template)
 
 
 def _revision(rs) -> int:

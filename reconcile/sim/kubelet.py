@@ -23,6 +23,7 @@ import math
 
 from pyrsistent import pvector
 
+from reconcile._memo import IdentityMemo
 from reconcile.actions import Create, Emit, Result, Update, UpdateStatus
 from reconcile.controllers._common import set_condition
 from reconcile.controllers.nodelifecycle import LEASE_NAMESPACE
@@ -115,11 +116,11 @@ def _running_since(st, now: float) -> float:
 def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
     """The simulated kubelet rules: pod lifecycle and node heartbeats."""
     shared = _Shared()
+    qos_memo = IdentityMemo()
 
     def qos_of(spec) -> str:
-        key = (spec.get("containers"), spec.get("initContainers"))    # a template's pods share these
-        hit = shared.get(("qos", id(key[0]), id(key[1])), lambda: (key, qos_class(spec)))
-        return hit[1] if hit[0][0] is key[0] and hit[0][1] is key[1] else qos_class(spec)
+        # a template's pods share their containers: classed once
+        return qos_memo.get(lambda: qos_class(spec), spec.get("containers"), spec.get("initContainers"))
 
     def started_status(pod, st, node, scheduled: float, now: float, ready: bool, restarts: int, last_exit):
         """The pod's status once its containers run (one write from Pending to Running)."""
