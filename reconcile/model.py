@@ -28,6 +28,7 @@ from typing import Any, Mapping
 from pyrsistent import PClass, PMap, PVector, field, pmap, pvector  # noqa: F401 (pvector re-exported)
 
 from reconcile import _defaults, _pmap_speed
+from reconcile._shapemap import EMPTY as _EMPTY_SHAPEMAP, compact
 
 _pmap_speed.install()
 
@@ -39,7 +40,7 @@ __all__ = [
     "KINDS", "kind_class", "from_dict", "pod_from_template", "freeze", "thaw", "EMPTY_MAP", "EMPTY_VEC",
 ]
 
-EMPTY_MAP: PMap = pmap()
+EMPTY_MAP: PMap = _EMPTY_SHAPEMAP
 EMPTY_VEC: PVector = pvector()
 
 
@@ -63,7 +64,7 @@ def freeze(value: Any) -> Any:
     """
     t = type(value)
     if t is dict:
-        return pmap({k: freeze(v) for k, v in value.items()})
+        return compact({k: freeze(v) for k, v in value.items()})
     if t is list or t is tuple:
         return pvector([freeze(v) for v in value])
     return value
@@ -221,8 +222,8 @@ class ObjectMeta(_Record):
             name=str(d.get("name") or ""),
             generateName=str(d.get("generateName") or ""),
             namespace=d.get("namespace") or namespace,
-            labels=pmap(d.get("labels") or {}),
-            annotations=pmap(d.get("annotations") or {}),
+            labels=compact(d.get("labels") or {}),
+            annotations=compact(d.get("annotations") or {}),
             uid=str(d.get("uid") or ""),
             resourceVersion=str(d.get("resourceVersion") or ""),
             generation=int(d.get("generation") or 0),
