@@ -33,7 +33,7 @@ from reconcile.errors import AlreadyExists, Conflict, Gone, NotFound
 from reconcile.model import KINDS, KObject, freeze, thaw
 from reconcile.snapshot import EMPTY, Snapshot
 
-__all__ = ["Store", "Event", "ADDED", "MODIFIED", "DELETED"]
+__all__ = ["Store", "Event", "ADDED", "MODIFIED", "DELETED", "apply_object"]
 
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 
@@ -375,3 +375,20 @@ def _ns(kind: str, namespace: str | None) -> str | None:
 
 def _show(ns: str | None, name: str) -> str:
     return f"{ns}/{name}" if ns else name
+
+
+def apply_object(store: Store, obj: KObject) -> str:
+    """``kubectl apply`` of one object: ``"created"``, ``"configured"`` (spec, labels or annotations
+    changed; the status and the annotations it does not name are kept) or ``"unchanged"``."""
+    current = store.snapshot().get(obj.kind, obj.name, obj.metadata.namespace)
+    if current is None:
+        store.create(obj)
+        return "created"
+    annotations = current.metadata.annotations | obj.metadata.annotations
+    if (current.spec, current.metadata.labels, current.metadata.annotations) == \
+            (obj.spec, obj.metadata.labels, annotations):
+        return "unchanged"
+    meta = current.metadata.set(labels=obj.metadata.labels, annotations=annotations)
+    store.update(current.set(metadata=meta, spec=obj.spec))
+    return "configured"
+

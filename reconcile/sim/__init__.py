@@ -28,7 +28,7 @@ from reconcile.controllers import default_rules
 from reconcile.engine import Engine, Rule
 from reconcile.model import KObject
 from reconcile.sim.kubelet import CRASHES, FAILED, READY, kubelet_rules
-from reconcile.store import Store
+from reconcile.store import Store, apply_object
 
 __all__ = ["SimCluster", "VirtualClock", "SimEvent"]
 
@@ -139,18 +139,7 @@ class SimCluster:
             for obj in objects:
                 if obj.kind == "Node":
                     obj = self._sim_node(obj)
-                current = self.store.snapshot().get(obj.kind, obj.name, obj.metadata.namespace)
-                if current is None:
-                    self.store.create(obj)
-                    done.append(("created", f"{obj.kind.lower()}/{obj.name}"))
-                elif (current.spec, current.metadata.labels, current.metadata.annotations) != \
-                        (obj.spec, obj.metadata.labels, current.metadata.annotations | obj.metadata.annotations):
-                    meta = current.metadata.set(labels=obj.metadata.labels,
-                                                annotations=current.metadata.annotations | obj.metadata.annotations)
-                    self.store.update(current.set(metadata=meta, spec=obj.spec))
-                    done.append(("configured", f"{obj.kind.lower()}/{obj.name}"))
-                else:
-                    done.append(("unchanged", f"{obj.kind.lower()}/{obj.name}"))
+                done.append((apply_object(self.store, obj), f"{obj.kind.lower()}/{obj.name}"))
         self.engine.run()
         return done
 

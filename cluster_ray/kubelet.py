@@ -1,0 +1,184 @@
+"""The Ray side of a node: a kubelet actor per node, and an actor per pod.
+
+A :class:`Kubelet` actor is pinned to its Ray node (node affinity, not
+soft). The control plane calls :meth:`Kubelet.sync` with the pods bound to
+the node; the kubelet starts a :class:`PodActor` for each new pod on the
+same Ray node, with the pod's ``image`` as the actor's Ray ``runtime_env``,
+stops (gracefully) the ones no longer wanted, and answers with every pod's
+status. Both are detached, named actors in the cluster's Ray namespace
+(``kubelet-NODE``, ``pod-UID``), so a restarted control plane finds them
+again instead of starting duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Mapping
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from cluster_ray.containers import PodProcesses
+
+__all__ = ["Kubelet", "PodActor", "runtime_env_of", "pod_actor_name", "kubelet_name"]
+
+POLL_TIMEOUT = 2.0       # seconds a sync waits for its pods' reports; a pod still starting reports next time
+
+
+def pod_actor_name(uid: str) -> str:
+    return f"pod-{uid}"
+
+
+def kubelet_name(node: str) -> str:
+    return f"kubelet-{node}"
+
+
+def runtime_env_of(pod: Mapping) -> dict | None:
+    """The Ray runtime_env of a pod: its first container's ``image`` (a JSON runtime_env, as the
+    language writes it; a plain image name means no environment of its own)."""
+    for c in (pod.get("spec") or {}).get("containers") or ():
+        image = c.get("image")
+        if image:
+            try:
+                env = json.loads(image)
+            except (TypeError, ValueError):
+                return None
+            return env if isinstance(env, dict) else None
+    return None
+
+
+class PodActor:
+    """One pod: its containers' processes, started when the actor starts."""
+
+    def __init__(self, pod: dict, workdir: str, env: dict, ports: dict):
+        self.ports_ = ports
+        self.pods = PodProcesses(pod, workdir, env)
+        self.pods.start()
+
+    def ports(self) -> dict:
+        return self.ports_
+
+    def poll(self) -> dict:
+        return self.pods.poll()
+
+    def stop(self, grace: float | None = None) -> dict:
+        self.pods.stop(grace)
+        return self.pods.status()
+
+    def logs(self, container: str | None = None, tail: int | None = None) -> str:
+        return self.pods.logs(container, tail)
+
+    def pids(self) -> list[int]:
+        return self.pods.pids()
+
+    def node_id(self) -> str:
+        return ray.get_runtime_context().get_node_id()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Kubelet:
+    """The kubelet of one node."""
+
+    def __init__(self, node: str, ray_node_id: str, namespace: str, root: str):
+        self.node, self.ray_node_id, self.namespace, self.root = node, ray_node_id, namespace, root
+        self.pods: dict = {}            # uid -> (actor, ports)
+        self.stopping: dict = {}        # uid -> (actor, the stop call)
+        self.pod_actor = ray.remote(PodActor)
+        self.host_ip = ray.util.get_node_ip_address()
+
+    def ping(self) -> str:
+        return self.ray_node_id
+
+    def _start(self, pod: dict, env: dict):
+        uid = pod["metadata"]["uid"]
+        name = pod_actor_name(uid)
+        try:                            # still there from before a control-plane restart: adopted
+            actor = ray.get_actor(name, namespace=self.namespace)
+            return actor, ray.get(actor.ports.remote())
+        except (ValueError, ray.exceptions.RayError):
+            pass
+        ports: dict = {}
+        for c in pod["spec"].get("containers") or ():
+            for p in c.get("ports") or ():
+                ports[p.get("name") or str(p.get("containerPort"))] = _free_port()
+        env = dict(env)
+        env.update({"POD_NAME": pod["metadata"]["name"], "POD_NAMESPACE": pod["metadata"].get("namespace", ""),
+                    "POD_UID": uid, "POD_IP": self.host_ip, "NODE_NAME": self.node})
+        if ports:
+            env["PORT"] = str(next(iter(ports.values())))
+            for pname, port in ports.items():
+                env["PORT_" + pname.upper().replace("-", "_")] = str(port)
+        workdir = os.path.join(self.root, "pods", uid)
+        options = dict(name=name, namespace=self.namespace, lifetime="detached", num_cpus=0, max_restarts=0,
+                       scheduling_strategy=NodeAffinitySchedulingStrategy(self.ray_node_id, soft=False))
+        runtime_env = runtime_env_of(pod)
+        if runtime_env:
+            options["runtime_env"] = runtime_env
+        return self.pod_actor.options(**options).remote(pod, workdir, env, ports), ports
+
+    def sync(self, pods: list[dict], env: dict | None = None) -> dict:
+        """Make the node run exactly ``pods``; returns ``{uid: report}`` for each of them.
+
+        A report is ``{"status": {...}, "ports": {...}, "hostIP": ...}`` once the pod's actor
+        answers, or ``{"waiting": reason, "message": ...}`` while it starts or when it failed.
+        """
+        wanted = {p["metadata"]["uid"]: p for p in pods}
+        for uid in [u for u in self.pods if u not in wanted]:
+            actor, _ = self.pods.pop(uid)
+            self.stopping[uid] = (actor, actor.stop.remote())
+        self._reap()
+        for uid, pod in wanted.items():
+            if uid not in self.pods:
+                self.pods[uid] = self._start(pod, env or {})
+        refs = {uid: actor.poll.remote() for uid, (actor, _) in self.pods.items()}
+        ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=POLL_TIMEOUT) if refs else ([], [])
+        ready = set(ready)
+        out: dict = {}
+        for uid, ref in refs.items():
+            ports = self.pods[uid][1]
+            if ref not in ready:
+                out[uid] = {"waiting": "ContainerCreating", "message": "starting the pod's Ray actor"}
+                continue
+            try:
+                status = ray.get(ref)
+            except ray.exceptions.RuntimeEnvSetupError as e:
+                out[uid] = {"waiting": "CreateContainerConfigError", "message": f"runtime_env: {e}"[:500]}
+                continue
+            except ray.exceptions.RayError as e:
+                self.pods.pop(uid, None)         # the actor died: started again on the next sync
+                out[uid] = {"waiting": "ContainerCreating", "message": f"the pod's actor died: {e}"[:500]}
+                continue
+            out[uid] = {"status": status, "ports": ports, "hostIP": self.host_ip}
+        return out
+
+    def logs(self, uid: str, container: str | None = None, tail: int | None = None) -> str:
+        if uid not in self.pods:
+            raise KeyError(f"pod {uid} is not running on node {self.node}")
+        return ray.get(self.pods[uid][0].logs.remote(container, tail))
+
+    def _reap(self) -> None:
+        done = [uid for uid, (_, ref) in self.stopping.items() if ray.wait([ref], timeout=0)[0]]
+        for uid in done:
+            actor, _ = self.stopping.pop(uid)
+            ray.kill(actor)
+
+    def shutdown(self, grace: float | None = None) -> int:
+        """Stop every pod (gracefully) and their actors; returns how many were stopped."""
+        for uid, (actor, _) in self.pods.items():
+            self.stopping[uid] = (actor, actor.stop.remote(grace))
+        self.pods.clear()
+        refs = [ref for _, ref in self.stopping.values()]
+        if refs:
+            ray.wait(refs, num_returns=len(refs), timeout=(grace or 30) + 10)
+        n = len(self.stopping)
+        for actor, _ in self.stopping.values():
+            ray.kill(actor)
+        self.stopping.clear()
+        return n

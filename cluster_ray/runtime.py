@@ -1,0 +1,271 @@
+"""The control plane on Ray: the real store, engine and controllers, with Ray actors as the nodes.
+
+:class:`RayCluster` is the runtime beside :class:`reconcile.sim.SimCluster`:
+the same store, engine, controllers and scheduler, with the same ``apply``,
+``get``, ``list``, ``scale`` and ``events``; but time is the wall clock,
+and a node is a :class:`cluster_ray.kubelet.Kubelet` actor on a Ray node
+whose pods are real processes.
+
+- Every alive Ray node is a Node (``ray-`` and the start of its node id),
+  with Ray's CPU and memory as capacity; Nodes of the manifest (``nodes
+  worker x3``) are virtual nodes, spread round-robin over the Ray nodes.
+- Each :meth:`step` runs the engine, then syncs every kubelet: the pods
+  bound to its node go to it, its reports come back as pod statuses, and a
+  kubelet that answers renews its node's Lease. A kubelet that does not
+  answer lets the Lease expire; the node lifecycle controller then marks
+  the node and evicts its pods, which their owners make again elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import tempfile
+import time
+from typing import Iterable
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from reconcile.controllers import default_rules
+from reconcile.controllers._common import set_condition
+from reconcile.controllers.nodelifecycle import LEASE_NAMESPACE
+from reconcile.engine import Engine
+from reconcile.model import KObject, Lease, Node, freeze, thaw
+from reconcile.store import Store, apply_object
+from reconcile.validation import validate_label_key, validate_label_value
+
+from cluster_ray.kubelet import Kubelet, kubelet_name
+
+__all__ = ["RayCluster", "RAY_NODE"]
+
+RAY_NODE = "ray.reconcile.dev/node-id"        # annotation: the Ray node a (virtual) node runs on
+
+
+class RayCluster:
+    """A cluster whose nodes are Ray actors. ``address=None`` starts a local Ray (or joins the
+    one ``RAY_ADDRESS`` names); ``data_dir=None`` keeps the store in memory."""
+
+    def __init__(self, address: str | None = None, data_dir: str | None = None, *, node_grace: float = 10.0,
+                 eviction_timeout: float = 5.0, period: float = 0.5, num_cpus: int | None = None,
+                 namespace: str | None = None):
+        self.data_dir = data_dir
+        self.root = data_dir or tempfile.mkdtemp(prefix="reconcile-")
+        self.namespace = namespace or "reconcile-" + hashlib.blake2b(
+            os.path.abspath(self.root).encode(), digest_size=4).hexdigest()
+        self.period = period
+        backend = None
+        if data_dir is not None:
+            from reconcile.durable import SqliteBackend
+            backend = SqliteBackend(os.path.join(data_dir, "state.db"))
+        self.store = Store(clock=time.time, backend=backend, uid_seed=random.getrandbits(62))
+        self._events: list = []
+        self.engine = Engine(self.store, clock=time.time, on_event=self._record)
+        for rule in default_rules(node_grace=node_grace, eviction_timeout=eviction_timeout):
+            self.engine.add(rule)
+        self._started_ray = False
+        if not ray.is_initialized():
+            kwargs = dict(namespace=self.namespace, include_dashboard=False, log_to_driver=False,
+                          configure_logging=False)
+            if address or os.environ.get("RAY_ADDRESS"):
+                ray.init(address=address or os.environ["RAY_ADDRESS"], **kwargs)
+            else:
+                ray.init(num_cpus=num_cpus, **kwargs)
+                self._started_ray = True
+        self.kubelets: dict = {}
+        self._ray_nodes: list[str] = []
+        self._join_ray_nodes()
+
+    # -- nodes
+    def _join_ray_nodes(self) -> None:
+        alive = [n for n in ray.nodes() if n.get("Alive")]
+        self._ray_nodes = sorted(n["NodeID"] for n in alive)
+        with self.store.batch():
+            for n in alive:
+                name = "ray-" + n["NodeID"][:8]
+                if self.store.snapshot().get("Node", name, None) is not None:
+                    continue
+                res = n.get("Resources") or {}
+                cap = {"cpu": str(int(res.get("CPU", 1))), "memory": str(int(res.get("memory", 2 ** 30))),
+                       "pods": "110"}
+                labels = {"kubernetes.io/hostname": name, "ray.io/node-id": n["NodeID"]}
+                labels.update({k: str(v) for k, v in (n.get("Labels") or {}).items()
+                               if not validate_label_key(k) and not validate_label_value(str(v))})
+                self.store.create(Node.new(name, labels=labels, annotations={RAY_NODE: n["NodeID"]},
+                                           status={"capacity": cap, "allocatable": cap,
+                                                   "addresses": [{"type": "InternalIP",
+                                                                  "address": n.get("NodeManagerAddress", "")}]}))
+
+    def _kubelet(self, node: KObject):
+        handle = self.kubelets.get(node.name)
+        if handle is None:
+            ray_node = node.metadata.annotations.get(RAY_NODE)
+            handle = ray.remote(Kubelet).options(
+                name=kubelet_name(node.name), namespace=self.namespace, lifetime="detached", get_if_exists=True,
+                num_cpus=0, max_concurrency=1,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(ray_node, soft=False),
+            ).remote(node.name, ray_node, self.namespace, self.root)
+            self.kubelets[node.name] = handle
+        return handle
+
+    # -- the API of the cluster (as SimCluster's)
+    def apply(self, manifest: Iterable[KObject]) -> list[tuple[str, str]]:
+        """Create or update every object (like ``kubectl apply``); returns (action, object) pairs."""
+        done = []
+        objects = sorted(manifest, key=lambda o: (o.kind != "Namespace", o.kind != "Node"))
+        with self.store.batch():
+            spread = 0
+            for obj in objects:
+                current = self.store.snapshot().get(obj.kind, obj.name, obj.metadata.namespace)
+                if obj.kind == "Node" and current is None:
+                    ray_node = self._ray_nodes[spread % len(self._ray_nodes)]
+                    spread += 1
+                    obj = obj.set(metadata=obj.metadata.set(
+                        annotations=obj.metadata.annotations.set(RAY_NODE, ray_node)))
+                    if not obj.status.get("allocatable"):
+                        cap = obj.status.get("capacity") or freeze({"cpu": "4", "memory": "8Gi", "pods": "110"})
+                        obj = obj.set(status=obj.status.update({"capacity": cap, "allocatable": cap}))
+                done.append((apply_object(self.store, obj), f"{obj.kind.lower()}/{obj.name}"))
+        self.step()
+        return done
+
+    def get(self, kind: str, name: str, namespace: str | None = "default") -> KObject:
+        return self.store.get(kind, name, namespace)
+
+    def list(self, kind: str, selector=None, namespace: str | None = None) -> list[KObject]:
+        return self.store.list(kind, namespace, selector)
+
+    def scale(self, kind: str, name: str, replicas: int, namespace: str = "default") -> None:
+        obj = self.store.get(kind, name, namespace)
+        self.store.update(obj.set(spec=obj.spec.set("replicas", replicas)))
+        self.step()
+
+    def logs(self, name: str, namespace: str = "default", container: str | None = None,
+             tail: int | None = None) -> str:
+        """A pod's container log (``kubectl logs``): its first container unless one is named."""
+        pod = self.store.get("Pod", name, namespace)
+        node = pod.spec.get("nodeName")
+        if not node or node not in self.kubelets:
+            raise RuntimeError(f"pod {namespace}/{name} is not running on a node yet")
+        return ray.get(self.kubelets[node].logs.remote(pod.metadata.uid, container, tail))
+
+    def events(self) -> list:
+        return list(self._events)
+
+    def _record(self, now: float, emit) -> None:
+        self._events.append((now, emit.type, emit.reason, emit.message, emit.regarding))
+
+    # -- running
+    def step(self) -> None:
+        """One round: the controllers to their fixpoint, every kubelet synced, the reports written."""
+        self.engine.run()
+        snapshot = self.store.snapshot()
+        calls = {}
+        for node in snapshot.list("Node"):
+            if RAY_NODE not in node.metadata.annotations:
+                continue
+            pods = [thaw_pod(p) for p in snapshot.pods_on_node(node.name)]
+            calls[node.name] = self._kubelet(node).sync.remote(pods)
+        if calls:
+            ray.wait(list(calls.values()), num_returns=len(calls), timeout=max(5.0, self.period * 4))
+        now = time.time()
+        with self.store.batch():
+            for name, ref in calls.items():
+                try:
+                    reports = ray.get(ref, timeout=0)
+                except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError):
+                    self.kubelets.pop(name, None)   # made again next round; meanwhile its lease runs out
+                    continue
+                self._heartbeat(name, now)
+                self._report(name, reports, now)
+        self.engine.run()
+
+    def run(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while True:
+            t = time.monotonic()
+            self.step()
+            if time.monotonic() >= end:
+                return
+            time.sleep(max(0.0, min(self.period - (time.monotonic() - t), end - time.monotonic())))
+
+    def wait_until(self, predicate, timeout: float = 60.0, what: str = "the condition") -> None:
+        end = time.monotonic() + timeout
+        while True:
+            self.step()
+            if predicate(self):
+                return
+            if time.monotonic() > end:
+                raise TimeoutError(f"{what} did not hold within {timeout:g}s")
+            time.sleep(self.period)
+
+    def _heartbeat(self, node_name: str, now: float) -> None:
+        store = self.store
+        lease = store.snapshot().get("Lease", node_name, LEASE_NAMESPACE)
+        if lease is None:
+            store.create(Lease.new(node_name, LEASE_NAMESPACE, spec={
+                "holderIdentity": node_name, "leaseDurationSeconds": 40, "renewTime": now}))
+        else:
+            store.update(lease.set(spec=lease.spec.set("renewTime", now)))
+        node = store.snapshot().get("Node", node_name, None)
+        ready = next((c for c in node.status.get("conditions") or () if c.get("type") == "Ready"), None)
+        if ready is None or ready.get("status") != "True":
+            conds = set_condition(node.status.get("conditions"), "Ready", "True", now, "KubeletReady",
+                                  "kubelet is posting ready status")
+            store.update_status(node.set(status=node.status.set("conditions", conds)))
+
+    def _report(self, node_name: str, reports: dict, now: float) -> None:
+        snapshot = self.store.snapshot()
+        for pod in snapshot.pods_on_node(node_name):
+            report = reports.get(pod.metadata.uid)
+            if report is None or pod.metadata.deletionTimestamp is not None:
+                continue
+            status = pod_status(pod, report, now)
+            if status != pod.status:
+                self.store.update_status(pod.set(status=status))
+
+    # -- the end
+    def down(self, grace: float | None = None) -> None:
+        """Stop every pod and kubelet; stop Ray if this cluster started it."""
+        refs = [k.shutdown.remote(grace) for k in self.kubelets.values()]
+        if refs:
+            ray.wait(refs, num_returns=len(refs), timeout=(grace or 30) + 15)
+        for k in self.kubelets.values():
+            ray.kill(k)
+        self.kubelets.clear()
+        if self.store.backend is not None:
+            self.store.backend.close()
+            self.store.backend = None
+        if self._started_ray:
+            ray.shutdown()
+            self._started_ray = False
+
+
+def thaw_pod(pod: KObject) -> dict:
+    return {"metadata": pod.metadata.to_dict(), "spec": thaw(pod.spec)}
+
+
+def pod_status(pod: KObject, report: dict, now: float):
+    """The pod's new status from its kubelet's report (Kubernetes' shape, conditions kept stable)."""
+    st = pod.status
+    if "waiting" in report:
+        cs = [{"name": c.get("name"), "ready": False, "restartCount": 0, "started": False,
+               "image": c.get("image", ""),
+               "state": {"waiting": {"reason": report["waiting"], "message": report.get("message", "")}}}
+              for c in pod.spec.get("containers") or ()]
+        return st.update({"phase": "Pending", "containerStatuses": freeze(cs)})
+    reported = report["status"]
+    containers = reported["containerStatuses"]
+    ready = reported["phase"] == "Running" and bool(containers) and all(c["ready"] for c in containers)
+    value = "True" if ready else "False"
+    conds = st.get("conditions")
+    conds = set_condition(conds, "Initialized", "True", now)
+    conds = set_condition(conds, "ContainersReady", value, now)
+    conds = set_condition(conds, "Ready", value, now)
+    started = [c["state"]["running"]["startedAt"] for c in containers if "running" in c["state"]]
+    update = {"phase": reported["phase"], "hostIP": report["hostIP"], "podIP": report["hostIP"],
+              "startTime": st.get("startTime") or (min(started) if started else now),
+              "conditions": conds, "containerStatuses": freeze(containers)}
+    new = st.update(update)
+    return st if new == st else new
