@@ -26,6 +26,8 @@ from typing import Callable, Mapping
 
 from reconcile.pods import next_backoff
 
+from cluster_ray.probes import Prober, run_probe
+
 __all__ = ["PodProcesses", "expand", "argv_of"]
 
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -57,7 +59,7 @@ def argv_of(container: Mapping, env: Mapping[str, str]) -> list[str]:
 
 class _Container:
     __slots__ = ("spec", "name", "proc", "restarts", "started_at", "backoff", "restart_at", "last_exit",
-                 "finished", "log_path")
+                 "finished", "log_path", "probers", "kill_at", "env")
 
     def __init__(self, spec: Mapping, log_path: str):
         self.spec, self.name, self.log_path = spec, spec.get("name", "main"), log_path
@@ -68,6 +70,17 @@ class _Container:
         self.restart_at: float | None = None
         self.last_exit: dict | None = None
         self.finished: dict | None = None       # terminated for good (restart policy says no restart)
+        self.probers: dict = {}                 # "startup" / "liveness" / "readiness" -> Prober
+        self.kill_at: float | None = None       # killed by a probe: SIGKILL when this passes
+        self.env: dict = {}
+
+    def started(self) -> bool:
+        startup = self.probers.get("startup")
+        return self.proc is not None and (startup is None or startup.result)
+
+    def ready(self) -> bool:
+        readiness = self.probers.get("readiness")
+        return self.started() and self.kill_at is None and (readiness is None or readiness.result)
 
 
 class PodProcesses:
@@ -75,8 +88,10 @@ class PodProcesses:
     kubelet gives every container (POD_NAME, POD_IP, PORT, the services...)."""
 
     def __init__(self, pod: Mapping, workdir: str, env: Mapping[str, str] | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, ports: Mapping[str, int] | None = None):
         self.pod = pod
+        self.ports = dict(ports or {})
+        self.events: list = []                  # (type, reason, message) since the last poll
         self.workdir = workdir
         self.clock = clock
         spec = pod.get("spec") or {}
@@ -111,7 +126,34 @@ class PodProcesses:
         finally:
             log.close()
         if c.proc is not None:
-            c.started_at, c.restart_at = now, None
+            c.started_at, c.restart_at, c.kill_at, c.env = now, None, None, env
+            c.probers = {kind: Prober(kind, c.spec[key], now, self._runner(c))
+                         for kind, key in (("startup", "startupProbe"), ("liveness", "livenessProbe"),
+                                           ("readiness", "readinessProbe")) if c.spec.get(key)}
+
+    def _runner(self, c: _Container):
+        return lambda probe: run_probe(probe, c.spec, self.ports, c.env, self.workdir)
+
+    def _probe(self, c: _Container, now: float) -> None:
+        """The container's due probes; a failed liveness or startup probe kills it (then its restart
+        policy decides), as the kubelet does."""
+        startup = c.probers.get("startup")
+        if startup is not None and not startup.result:
+            order = (startup,)
+        else:
+            order = tuple(p for k, p in c.probers.items() if k != "startup")
+        for prober in order:
+            flipped = prober.tick(now)
+            if flipped is False and prober.kind != "readiness":
+                what = "Liveness" if prober.kind == "liveness" else "Startup"
+                self.events.append(("Warning", "Unhealthy", f"{what} probe failed: {prober.message}"))
+                self.events.append(("Normal", "Killing", f"Container {c.name} failed {prober.kind} probe, "
+                                                         "will be restarted"))
+                _signal_group(c.proc.pid, signal.SIGTERM)
+                c.kill_at = now + self.grace
+                return
+            if flipped is False:
+                self.events.append(("Warning", "Unhealthy", f"Readiness probe failed: {prober.message}"))
 
     def start(self) -> None:
         now = self.clock()
@@ -139,6 +181,11 @@ class PodProcesses:
                 code = c.proc.poll()
                 if code is not None:
                     self._exited(c, code if code >= 0 else 128 - code, now)
+                elif c.kill_at is not None:
+                    if now >= c.kill_at:
+                        _signal_group(c.proc.pid, signal.SIGKILL)
+                elif not self.stopped:
+                    self._probe(c, now)
             if c.proc is None and c.finished is None and c.restart_at is not None and now >= c.restart_at \
                     and not self.stopped:
                 self._spawn(c, now)
@@ -148,7 +195,7 @@ class PodProcesses:
         statuses = []
         for c in self.containers:
             entry: dict = {"name": c.name, "restartCount": c.restarts, "image": c.spec.get("image", ""),
-                           "ready": c.proc is not None, "started": c.proc is not None}
+                           "ready": c.ready(), "started": c.started()}
             if c.proc is not None:
                 entry["state"] = {"running": {"startedAt": c.started_at}}
             elif c.finished is not None:
@@ -163,7 +210,8 @@ class PodProcesses:
             phase = "Succeeded" if all(c.finished["exitCode"] == 0 for c in self.containers) else "Failed"
         else:
             phase = "Running"
-        return {"phase": phase, "containerStatuses": statuses}
+        events, self.events = self.events, []
+        return {"phase": phase, "containerStatuses": statuses, "events": events}
 
     def pids(self) -> list[int]:
         return [c.proc.pid for c in self.containers if c.proc is not None]

@@ -54,7 +54,7 @@ class PodActor:
 
     def __init__(self, pod: dict, workdir: str, env: dict, ports: dict):
         self.ports_ = ports
-        self.pods = PodProcesses(pod, workdir, env)
+        self.pods = PodProcesses(pod, workdir, env, ports=ports)
         self.pods.start()
 
     def ports(self) -> dict:

@@ -221,6 +221,8 @@ class RayCluster:
             report = reports.get(pod.metadata.uid)
             if report is None or pod.metadata.deletionTimestamp is not None:
                 continue
+            for type_, reason, message in (report.get("status") or {}).get("events") or ():
+                self._events.append((now, type_, reason, message, pod.key))
             status = pod_status(pod, report, now)
             if status != pod.status:
                 self.store.update_status(pod.set(status=status))
@@ -256,7 +258,7 @@ def pod_status(pod: KObject, report: dict, now: float):
               for c in pod.spec.get("containers") or ()]
         return st.update({"phase": "Pending", "containerStatuses": freeze(cs)})
     reported = report["status"]
-    containers = reported["containerStatuses"]
+    containers = reported["containerStatuses"]  # (its "events" are the cluster's, not the pod's)
     ready = reported["phase"] == "Running" and bool(containers) and all(c["ready"] for c in containers)
     value = "True" if ready else "False"
     conds = st.get("conditions")
