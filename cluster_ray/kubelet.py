@@ -125,6 +125,8 @@ class Kubelet:
 
     def sync(self, pods: list[dict], env: dict | None = None) -> dict:
         """Make the node run exactly ``pods``; returns ``{uid: report}`` for each of them.
+        ``env`` is per namespace: the variables a new pod of that namespace starts with
+        (its services' ``NAME_SERVICE_HOST`` and ``NAME_SERVICE_PORT``).
 
         A report is ``{"status": {...}, "ports": {...}, "hostIP": ...}`` once the pod's actor
         answers, or ``{"waiting": reason, "message": ...}`` while it starts or when it failed.
@@ -136,7 +138,7 @@ class Kubelet:
         self._reap()
         for uid, pod in wanted.items():
             if uid not in self.pods:
-                self.pods[uid] = self._start(pod, env or {})
+                self.pods[uid] = self._start(pod, (env or {}).get(pod["metadata"].get("namespace"), {}))
         refs = {uid: actor.poll.remote() for uid, (actor, _) in self.pods.items()}
         ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=POLL_TIMEOUT) if refs else ([], [])
         ready = set(ready)

@@ -37,6 +37,7 @@ from reconcile.store import Store, apply_object
 from reconcile.validation import validate_label_key, validate_label_value
 
 from cluster_ray.kubelet import Kubelet, kubelet_name
+from cluster_ray.proxy import Proxy
 
 __all__ = ["RayCluster", "RAY_NODE"]
 
@@ -74,6 +75,10 @@ class RayCluster:
                 ray.init(num_cpus=num_cpus, **kwargs)
                 self._started_ray = True
         self.kubelets: dict = {}
+        self.proxy = Proxy()
+        self._host_ip = ray.util.get_node_ip_address()
+        self._ports: dict = {}          # pod uid -> {port name or number: the host port it got}
+        self._service_env: dict = {}    # namespace -> the services' environment variables
         self._ray_nodes: list[str] = []
         self._join_ray_nodes()
 
@@ -166,7 +171,7 @@ class RayCluster:
             if RAY_NODE not in node.metadata.annotations:
                 continue
             pods = [thaw_pod(p) for p in snapshot.pods_on_node(node.name)]
-            calls[node.name] = self._kubelet(node).sync.remote(pods)
+            calls[node.name] = self._kubelet(node).sync.remote(pods, self._service_env)
         if calls:
             ray.wait(list(calls.values()), num_returns=len(calls), timeout=max(5.0, self.period * 4))
         now = time.time()
@@ -180,6 +185,7 @@ class RayCluster:
                 self._heartbeat(name, now)
                 self._report(name, reports, now)
         self.engine.run()
+        self._sync_services()
 
     def run(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -221,11 +227,61 @@ class RayCluster:
             report = reports.get(pod.metadata.uid)
             if report is None or pod.metadata.deletionTimestamp is not None:
                 continue
+            if report.get("ports") is not None:
+                self._ports[pod.metadata.uid] = report["ports"]
             for type_, reason, message in (report.get("status") or {}).get("events") or ():
                 self._events.append((now, type_, reason, message, pod.key))
             status = pod_status(pod, report, now)
             if status != pod.status:
                 self.store.update_status(pod.set(status=status))
+
+    # -- services (kube-proxy)
+    def _sync_services(self) -> None:
+        """Every Service port served by the proxy over its ready endpoints; the port it listens on
+        goes to the Service's status (as a load balancer's ingress) and to the pods' environment."""
+        snapshot = self.store.snapshot()
+        wanted, env = set(), {}
+        live = {p.metadata.uid for p in snapshot.list("Pod")}
+        self._ports = {uid: ports for uid, ports in self._ports.items() if uid in live}
+        with self.store.batch():
+            for svc in snapshot.list("Service"):
+                ns = svc.metadata.namespace
+                ep = snapshot.get("Endpoints", svc.name, ns)
+                used = []
+                for i, port in enumerate(svc.spec.get("ports") or ()):
+                    key = (ns, svc.name, port.get("name") or str(port.get("port")))
+                    wanted.add(key)
+                    backends = service_backends(snapshot, ep, port, self._ports) if ep is not None else []
+                    # pods on this host are reached on loopback (they may listen on 127.0.0.1 only)
+                    backends = [("127.0.0.1" if ip == self._host_ip else ip, n) for ip, n in backends]
+                    used.append(self.proxy.serve(key, int(port.get("port")), backends))
+                if not used:
+                    continue
+                var = svc.name.upper().replace("-", "_")
+                ns_env = env.setdefault(ns, {})
+                ns_env[f"{var}_SERVICE_HOST"] = self.proxy.host
+                ns_env[f"{var}_SERVICE_PORT"] = str(used[0])
+                for port, number in zip(svc.spec.get("ports") or (), used):
+                    if port.get("name"):
+                        ns_env[f"{var}_SERVICE_PORT_{port['name'].upper().replace('-', '_')}"] = str(number)
+                ingress = freeze({"ingress": [{"ip": self.proxy.host,
+                                               "ports": [{"port": n, "protocol": "TCP"} for n in used]}]})
+                if svc.status.get("loadBalancer") != ingress:
+                    self.store.update_status(svc.set(status=svc.status.set("loadBalancer", ingress)))
+        for key in self.proxy.keys():
+            if key not in wanted:
+                self.proxy.stop(key)
+        self._service_env = env
+
+    def service_address(self, name: str, namespace: str = "default", port: str | int | None = None) -> tuple[str, int]:
+        """Where a Service answers on this host: (address, port), its first port unless one is named."""
+        svc = self.store.get("Service", name, namespace)
+        ports = list(svc.spec.get("ports") or ())
+        i = 0 if port is None else next(k for k, p in enumerate(ports) if port in (p.get("name"), p.get("port")))
+        lb = (svc.status.get("loadBalancer") or {}).get("ingress") or ()
+        if not lb:
+            raise RuntimeError(f"service {namespace}/{name} is not served yet")
+        return lb[0]["ip"], lb[0]["ports"][i]["port"]
 
     # -- the end
     def down(self, grace: float | None = None) -> None:
@@ -236,12 +292,37 @@ class RayCluster:
         for k in self.kubelets.values():
             ray.kill(k)
         self.kubelets.clear()
+        self.proxy.close()
         if self.store.backend is not None:
             self.store.backend.close()
             self.store.backend = None
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False
+
+
+def service_backends(snapshot, endpoints: KObject, port, host_ports: dict) -> list[tuple[str, int]]:
+    """(host, port) of each ready endpoint of one service port, in the Endpoints' order."""
+    out = []
+    name = port.get("name")
+    for subset in endpoints.spec.get("subsets") or ():
+        ports = subset.get("ports") or ()
+        match = next((p for p in ports if p.get("name") == name), None) if name else (ports[0] if ports else None)
+        if match is None:
+            continue
+        number = match["port"]
+        for address in subset.get("addresses") or ():
+            ref = address.get("targetRef") or {}
+            pod = snapshot.get("Pod", ref.get("name"), ref.get("namespace"))
+            if pod is None:
+                continue
+            key = str(number)
+            for c in pod.spec.get("containers") or ():
+                for cp in c.get("ports") or ():
+                    if cp.get("containerPort") == number:
+                        key = cp.get("name") or str(number)
+            out.append((address.get("ip") or "127.0.0.1", (host_ports.get(pod.metadata.uid) or {}).get(key, number)))
+    return out
 
 
 def thaw_pod(pod: KObject) -> dict:

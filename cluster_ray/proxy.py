@@ -1,0 +1,122 @@
+"""kube-proxy for one host: a TCP proxy per Service port, spreading connections over ready endpoints.
+
+:class:`Proxy` runs an asyncio loop in a thread. :meth:`Proxy.serve` opens
+(or updates) a listener for one service port and gives it the endpoints
+to use; each new connection goes to the next endpoint in turn (as IPVS's
+round robin does), retrying the next one if a connection is refused.
+Changing the endpoints affects new connections only: open ones carry on,
+as they do through kube-proxy when an endpoint goes away.
+
+A Service port is served on the same port number on 127.0.0.1 when it can
+be bound, else on a free port; :meth:`serve` returns the port used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from typing import Sequence
+
+__all__ = ["Proxy"]
+
+
+class _Listener:
+    def __init__(self, backends: Sequence[tuple[str, int]]):
+        self.backends = list(backends)
+        self.turn = itertools.count()
+        self.server: asyncio.AbstractServer | None = None
+        self.port = 0
+        self.connections = 0
+
+
+class Proxy:
+    """A host's service proxy; ``host`` is the address services listen on."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.host = host
+        self.loop = asyncio.new_event_loop()
+        self.listeners: dict = {}
+        self._thread = threading.Thread(target=self.loop.run_forever, name="kube-proxy", daemon=True)
+        self._thread.start()
+
+    def _call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
+
+    def serve(self, key, port: int, backends: Sequence[tuple[str, int]]) -> int:
+        """Listen for service port ``key`` (on ``port`` if free, else any port) and send its
+        connections to ``backends``; an existing listener just gets the new backends."""
+        return self._call(self._serve(key, port, backends))
+
+    async def _serve(self, key, port: int, backends) -> int:
+        listener = self.listeners.get(key)
+        if listener is not None:
+            listener.backends = list(backends)
+            return listener.port
+        listener = _Listener(backends)
+
+        async def handle(reader, writer):
+            await self._forward(listener, reader, writer)
+
+        for candidate in (port, 0):
+            try:
+                listener.server = await asyncio.start_server(handle, self.host, candidate)
+                break
+            except OSError:
+                if candidate == 0:
+                    raise
+        listener.port = listener.server.sockets[0].getsockname()[1]
+        self.listeners[key] = listener
+        return listener.port
+
+    async def _forward(self, listener: _Listener, reader, writer) -> None:
+        listener.connections += 1
+        backends = list(listener.backends)
+        upstream = None
+        start = next(listener.turn)
+        for i in range(len(backends)):
+            host, port = backends[(start + i) % len(backends)]
+            try:
+                upstream = await asyncio.wait_for(asyncio.open_connection(host, port), timeout=3)
+                break
+            except (OSError, asyncio.TimeoutError):
+                continue
+        if upstream is None:            # no endpoint: the connection is closed, as with no endpoints in Kubernetes
+            writer.close()
+            return
+        up_reader, up_writer = upstream
+
+        async def pipe(src, dst):
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                try:
+                    dst.write_eof()
+                except (OSError, RuntimeError):
+                    dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        writer.close()
+        up_writer.close()
+
+    def stop(self, key) -> None:
+        """Stop serving one service port."""
+        self._call(self._stop(key))
+
+    async def _stop(self, key) -> None:
+        listener = self.listeners.pop(key, None)
+        if listener is not None and listener.server is not None:
+            listener.server.close()
+
+    def keys(self) -> list:
+        return list(self.listeners)
+
+    def close(self) -> None:
+        for key in list(self.listeners):
+            self.stop(key)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
