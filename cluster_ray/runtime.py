@@ -31,6 +31,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from reconcile.controllers import default_rules
 from reconcile.controllers._common import set_condition
 from reconcile.controllers.nodelifecycle import LEASE_NAMESPACE
+from reconcile.controllers.scheduling import scheduler_key
 from reconcile.engine import Engine
 from reconcile.model import KObject, Lease, Node, freeze, thaw
 from reconcile.store import Store, apply_object
@@ -39,9 +40,14 @@ from reconcile.validation import validate_label_key, validate_label_value
 from cluster_ray.kubelet import Kubelet, kubelet_name
 from cluster_ray.proxy import Proxy
 
-__all__ = ["RayCluster", "RAY_NODE"]
+__all__ = ["RayCluster", "RAY_NODE", "cluster_namespace"]
 
 RAY_NODE = "ray.reconcile.dev/node-id"        # annotation: the Ray node a (virtual) node runs on
+
+
+def cluster_namespace(data_dir: str) -> str:
+    """The Ray namespace of the cluster kept in ``data_dir`` (the same after a restart)."""
+    return "reconcile-" + hashlib.blake2b(os.path.abspath(data_dir).encode(), digest_size=4).hexdigest()
 
 
 class RayCluster:
@@ -53,8 +59,7 @@ class RayCluster:
                  namespace: str | None = None):
         self.data_dir = data_dir
         self.root = data_dir or tempfile.mkdtemp(prefix="reconcile-")
-        self.namespace = namespace or "reconcile-" + hashlib.blake2b(
-            os.path.abspath(self.root).encode(), digest_size=4).hexdigest()
+        self.namespace = namespace or cluster_namespace(self.root)
         self.period = period
         backend = None
         if data_dir is not None:
@@ -64,15 +69,15 @@ class RayCluster:
         self._events: list = []
         self.engine = Engine(self.store, clock=time.time, on_event=self._record)
         for rule in default_rules(node_grace=node_grace, eviction_timeout=eviction_timeout):
-            self.engine.add(rule)
+            self.engine.add(rule)            # (each rule is queued for every object already in the store)
+        self.engine.enqueue("scheduler", scheduler_key())
         self._started_ray = False
         if not ray.is_initialized():
-            kwargs = dict(namespace=self.namespace, include_dashboard=False, log_to_driver=False,
-                          configure_logging=False)
+            kwargs = dict(namespace=self.namespace, log_to_driver=False, configure_logging=False)
             if address or os.environ.get("RAY_ADDRESS"):
                 ray.init(address=address or os.environ["RAY_ADDRESS"], **kwargs)
             else:
-                ray.init(num_cpus=num_cpus, **kwargs)
+                ray.init(num_cpus=num_cpus, include_dashboard=False, **kwargs)
                 self._started_ray = True
         self.kubelets: dict = {}
         self.proxy = Proxy()
@@ -81,6 +86,7 @@ class RayCluster:
         self._service_env: dict = {}    # namespace -> the services' environment variables
         self._ray_nodes: list[str] = []
         self._join_ray_nodes()
+        self._sync_kubelets()       # a restarted control plane hears its kubelets before judging their nodes
 
     # -- nodes
     def _join_ray_nodes(self) -> None:
@@ -132,7 +138,8 @@ class RayCluster:
                         cap = obj.status.get("capacity") or freeze({"cpu": "4", "memory": "8Gi", "pods": "110"})
                         obj = obj.set(status=obj.status.update({"capacity": cap, "allocatable": cap}))
                 done.append((apply_object(self.store, obj), f"{obj.kind.lower()}/{obj.name}"))
-        self.step()
+        self.engine.run()
+        self._sync_kubelets()
         return done
 
     def get(self, kind: str, name: str, namespace: str | None = "default") -> KObject:
@@ -163,8 +170,13 @@ class RayCluster:
 
     # -- running
     def step(self) -> None:
-        """One round: the controllers to their fixpoint, every kubelet synced, the reports written."""
+        """One round: every kubelet synced and its reports written, the controllers to their
+        fixpoint, the services' proxies updated."""
+        self._sync_kubelets()
         self.engine.run()
+        self._sync_services()
+
+    def _sync_kubelets(self) -> None:
         snapshot = self.store.snapshot()
         calls = {}
         for node in snapshot.list("Node"):
@@ -184,8 +196,6 @@ class RayCluster:
                     continue
                 self._heartbeat(name, now)
                 self._report(name, reports, now)
-        self.engine.run()
-        self._sync_services()
 
     def run(self, seconds: float) -> None:
         end = time.monotonic() + seconds

@@ -6,6 +6,8 @@
     reconcile convert FILE --to yaml|dsl
     reconcile plan FILE [--state DIR]   what applying FILE would create, change, delete
     reconcile sim FILE                  run FILE in the simulator; print the pods per node
+    reconcile up FILE [--state DIR]     run FILE on Ray (a local Ray unless --address) until Ctrl-C
+    reconcile down [--state DIR]        stop a cluster brought up with --detach (or left behind)
 
 Errors are printed as ``file:line:column: message`` with the line and a
 caret; the exit status is 1 when anything was wrong, 0 otherwise.
@@ -189,6 +191,20 @@ def _cmd_sim(args) -> int:
     return 0
 
 
+def _cmd_up(args) -> int:
+    manifest = _load_or_report(args.file)
+    if manifest is None:
+        return 1                    # a file with errors starts nothing
+    from cluster_ray.up import up
+    return up(manifest, args.file, args.state, address=args.address, detach=args.detach,
+              num_cpus=args.num_cpus)
+
+
+def _cmd_down(args) -> int:
+    from cluster_ray.up import down
+    return down(args.state)
+
+
 def _errors():
     import dsl
     return (dsl.DslError, ValueError)
@@ -246,6 +262,26 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--quiet", type=float, default=60.0,
                     help="settled means no change for this many simulated seconds (default 60)")
     sm.set_defaults(func=_cmd_sim)
+
+    u = sub.add_parser("up", help="run a file's cluster on Ray until Ctrl-C",
+                       description="Start a local Ray (or join one with --address or RAY_ADDRESS), bring "
+                                   "up the control plane with its store in the data directory, apply the "
+                                   "file and show the cluster live. Ctrl-C stops every pod and the Ray it "
+                                   "started. Running it again with the same data directory adopts the pods "
+                                   "of a control plane that died.")
+    u.add_argument("file", metavar="FILE")
+    u.add_argument("--state", metavar="DIR", default=".reconcile", help="the data directory (default .reconcile)")
+    u.add_argument("--address", metavar="ADDR", help="the Ray cluster to join (default: RAY_ADDRESS, else a "
+                                                     "local Ray of this data directory's own)")
+    u.add_argument("--detach", action="store_true", help="run in the background; 'reconcile down' stops it")
+    u.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray (default: all)")
+    u.set_defaults(func=_cmd_up)
+
+    d = sub.add_parser("down", help="stop a cluster that runs in the background",
+                       description="Stop the control plane of the data directory, every pod, and the "
+                                   "local Ray it started; no process of it is left.")
+    d.add_argument("--state", metavar="DIR", default=".reconcile", help="the data directory (default .reconcile)")
+    d.set_defaults(func=_cmd_down)
     return p
 
 

@@ -1,13 +1,14 @@
 """The control plane on a real local Ray: pods are Ray actors running real processes."""
 
 import json
-import os
 import pathlib
 import threading
 import time
 import urllib.request
 
 import pytest
+
+from tests.cluster_ray.proctable import processes_with
 
 from reconcile.model import Deployment, Service
 
@@ -16,17 +17,6 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 MARK = "reconcile-test-marker-7f3a"
 
 
-def _processes_with(marker):
-    found = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/cmdline", "rb") as f:
-                    if marker.encode() in f.read():
-                        found.append(int(d))
-            except OSError:
-                pass
-    return found
 
 
 def _ready(pod):
@@ -53,12 +43,12 @@ def test_a_deployment_runs_real_processes_scales_down_and_leaves_none_behind(clu
     pods = cluster.list("Pod")
     ray_nodes = {n.name for n in cluster.list("Node")}
     assert all(p.status["phase"] == "Running" and p.spec["nodeName"] in ray_nodes for p in pods)
-    assert len(_processes_with(MARK)) == 2                  # one real process per pod
+    assert len(processes_with(MARK)) == 2                  # one real process per pod
     logs = cluster.logs(pods[0].name)
     assert logs.strip() == f"hello from {pods[0].name} default"
 
     cluster.scale("Deployment", "web", 1)
-    cluster.wait_until(lambda c: len(c.list("Pod", "app=web")) == 1 and len(_processes_with(MARK)) == 1,
+    cluster.wait_until(lambda c: len(c.list("Pod", "app=web")) == 1 and len(processes_with(MARK)) == 1,
                        timeout=30, what="one pod and one process")
 
 
@@ -165,6 +155,6 @@ def test_crash_loop_back_off_and_a_failing_liveness_probe_restart_containers(clu
 
 
 def test_down_leaves_no_process_behind(cluster):
-    assert _processes_with(MARK)                             # the earlier tests' pods are running
+    assert processes_with(MARK)                             # the earlier tests' pods are running
     cluster.down(grace=2)
-    assert _processes_with(MARK) == []
+    assert processes_with(MARK) == []

@@ -1,0 +1,216 @@
+"""``reconcile up FILE`` and ``reconcile down``: the cluster of a file, run on Ray until Ctrl-C.
+
+``up`` starts (or joins) Ray, brings up the control plane with its durable
+store in the data directory, applies the file and shows the cluster live:
+a table of nodes, deployments and pods on a terminal, a plain log of the
+changes otherwise. Ctrl-C (or SIGTERM) stops every pod, the kubelets, and
+the Ray it started. ``--detach`` runs the same in the background (its log
+in ``DIR/reconcile.log``); ``down`` stops it. A control plane that dies
+(even ``kill -9``) leaves Ray and the pods running: ``up`` again with the
+same data directory adopts them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+__all__ = ["up", "down"]
+
+PID_FILE = "reconcile.pid"
+
+
+class _Stop(Exception):
+    pass
+
+
+def _on_sigterm(signum, frame):
+    raise _Stop()
+
+
+def _pid(data_dir: str) -> int | None:
+    from cluster_ray.local import _alive
+    try:
+        with open(os.path.join(data_dir, PID_FILE)) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def up(manifest, file: str, data_dir: str, address: str | None = None, detach: bool = False,
+       num_cpus: int | None = None, period: float = 0.5, out=None) -> int:
+    out = out or sys.stdout
+    running = _pid(data_dir)
+    if running is not None:
+        print(f"reconcile: a control plane (pid {running}) already runs with {data_dir}; "
+              f"'reconcile down --state {data_dir}' stops it", file=sys.stderr)
+        return 1
+    if detach:
+        return _detach(file, data_dir, address, num_cpus)
+    from cluster_ray import local
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        local.use_token_auth()          # before ray is imported: it reads this once
+    from cluster_ray.runtime import RayCluster
+    started_ray = False
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        started_ray = local.running(data_dir) is None
+        print("starting a local Ray..." if started_ray else "joining this cluster's local Ray...", file=out, flush=True)
+        address = local.start(data_dir, num_cpus=num_cpus)
+    os.makedirs(data_dir, exist_ok=True)
+    with open(os.path.join(data_dir, PID_FILE), "w") as f:
+        f.write(str(os.getpid()))
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    cluster = None
+    try:
+        cluster = RayCluster(address=address, data_dir=data_dir, period=period)
+        signal.signal(signal.SIGTERM, _on_sigterm)      # again: joining Ray put a handler of its own there
+        for action, what in cluster.apply(manifest):
+            print(f"{what} {action}", file=out, flush=True)
+        _watch(cluster, period, out)
+    except (KeyboardInterrupt, _Stop):
+        print("\nstopping the cluster...", file=out, flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)      # a second signal must not cut the cleanup short
+        try:
+            if cluster is not None:
+                cluster.down()
+            if address is not None and local.running(data_dir) is not None \
+                    and local.running(data_dir)["address"] == address:
+                local.stop(data_dir)
+        finally:
+            try:
+                os.unlink(os.path.join(data_dir, PID_FILE))
+            except FileNotFoundError:
+                pass
+            signal.signal(signal.SIGTERM, previous)
+    print("stopped: no pod is left running", file=out, flush=True)
+    return 0
+
+
+def _detach(file: str, data_dir: str, address: str | None, num_cpus: int | None) -> int:
+    os.makedirs(data_dir, exist_ok=True)
+    cmd = [sys.executable, "-m", "reconcile.cli", "up", file, "--state", data_dir]
+    if address:
+        cmd += ["--address", address]
+    if num_cpus is not None:
+        cmd += ["--num-cpus", str(num_cpus)]
+    log_path = os.path.join(data_dir, "reconcile.log")
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    print(f"running in the background (pid {proc.pid}); log: {log_path}; "
+          f"stop it with: reconcile down --state {data_dir}")
+    return 0
+
+
+def down(data_dir: str, timeout: float = 120.0) -> int:
+    """Stop the control plane of ``data_dir`` and everything it runs; or, if it died, its pods and Ray."""
+    from cluster_ray import local
+    pid = _pid(data_dir)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        end = time.monotonic() + timeout
+        while _pid(data_dir) is not None and time.monotonic() < end:
+            time.sleep(0.2)
+        if _pid(data_dir) is not None:
+            print(f"reconcile: the control plane (pid {pid}) did not stop within {timeout:g}s", file=sys.stderr)
+            return 1
+    info = local.running(data_dir)
+    if info is not None:            # its control plane died (or never stopped them): pods and Ray still run
+        local.use_token_auth()
+        _stop_orphans(info["address"], data_dir)
+        local.stop(data_dir)
+    if pid is None and info is None:
+        print(f"nothing runs for {data_dir}")
+    else:
+        print(f"stopped the cluster of {data_dir}: no pod is left running")
+    return 0
+
+
+def _stop_orphans(address: str, data_dir: str) -> None:
+    import ray
+
+    from cluster_ray.runtime import cluster_namespace
+    namespace = cluster_namespace(data_dir)
+    ray.init(address=address, namespace=namespace, log_to_driver=False, configure_logging=False)
+    try:
+        names = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True) if a["namespace"] == namespace]
+        kubelets = [ray.get_actor(n, namespace=namespace) for n in names if n.startswith("kubelet-")]
+        ray.get([k.shutdown.remote() for k in kubelets], timeout=60)
+        for n in names:
+            try:
+                ray.kill(ray.get_actor(n, namespace=namespace))
+            except ValueError:
+                pass
+    finally:
+        ray.shutdown()
+
+
+# ---------------------------------------------------------------- the live view
+
+def _watch(cluster, period: float, out) -> None:
+    if out.isatty():
+        from rich.live import Live
+        with Live(_table(cluster), refresh_per_second=4, transient=False) as live:
+            while True:
+                cluster.step()
+                live.update(_table(cluster))
+                time.sleep(period)
+    last: dict = {}
+    while True:
+        cluster.step()
+        now = _summary(cluster)
+        for line in sorted(set(now.items()) - set(last.items())):
+            print(f"{time.strftime('%H:%M:%S')} {line[0]}: {line[1]}", file=out, flush=True)
+        last = now
+        time.sleep(period)
+
+
+def _ready(obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in obj.status.get("conditions") or ())
+
+
+def _summary(cluster) -> dict:
+    """What the plain log reports: a line per node, deployment and pod, printed when it changes."""
+    snap = cluster.store.snapshot()
+    lines = {}
+    for n in snap.list("Node"):
+        lines[f"node {n.name}"] = f"{'Ready' if _ready(n) else 'NotReady'}, {len(list(snap.pods_on_node(n.name)))} pods"
+    for d in snap.list("Deployment"):
+        st = d.status
+        lines[f"deployment {d.metadata.namespace}/{d.name}"] = (
+            f"{st.get('readyReplicas', 0)}/{d.spec.get('replicas', 1)} ready, "
+            f"{st.get('updatedReplicas', 0)} up to date, {st.get('availableReplicas', 0)} available")
+    for p in snap.list("Pod"):
+        lines[f"pod {p.metadata.namespace}/{p.name}"] = (
+            f"{_pod_state(p)} on {p.spec.get('nodeName') or '(not scheduled)'}")
+    for s in snap.list("Service"):
+        ingress = ((s.status.get("loadBalancer") or {}).get("ingress") or [None])[0]
+        if ingress:
+            lines[f"service {s.metadata.namespace}/{s.name}"] = (
+                "serving on " + ", ".join(f"{ingress['ip']}:{p['port']}" for p in ingress.get("ports") or ()))
+    return lines
+
+
+def _pod_state(p) -> str:
+    for c in p.status.get("containerStatuses") or ():
+        waiting = (c.get("state") or {}).get("waiting")
+        if waiting:
+            return waiting.get("reason", "Waiting")
+    phase = p.status.get("phase", "Pending")
+    return f"{phase}{' (ready)' if phase == 'Running' and _ready(p) else ''}"
+
+
+def _table(cluster):
+    from rich.table import Table
+    summary = _summary(cluster)
+    t = Table(title=f"reconcile: {cluster.root}", expand=False)
+    t.add_column("object")
+    t.add_column("state")
+    for key in sorted(summary, key=lambda k: (["node", "deployment", "service", "pod"].index(k.split()[0]), k)):
+        t.add_row(key, summary[key])
+    return t

@@ -1,0 +1,158 @@
+"""``reconcile up`` and ``reconcile down`` as a user runs them: subprocesses, signals, the process table."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.cluster_ray.proctable import processes_in, processes_with
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+CLUSTER = """
+deployment web {{
+  replicas 2
+  labels app=web
+  container main {{
+    command python -m http.server $PORT --bind 127.0.0.1 --directory {www}
+    port http 8080
+    readiness http / every 1s
+  }}
+}}
+
+service web {{
+  selector app=web
+  port 18081 -> http
+}}
+"""
+
+
+
+
+class Up:
+    """``reconcile up FILE --state DIR`` in a subprocess, its output collected line by line."""
+
+    def __init__(self, tmp_path):
+        self.file, self.state = tmp_path / "web.cluster", tmp_path / "state"
+        self.www = tmp_path / "www"
+        self.www.mkdir(exist_ok=True)
+        (self.www / "index.html").write_text("hello from a pod\n")
+        self.file.write_text(CLUSTER.format(www=self.www))
+        self.log = tmp_path / f"up-{time.monotonic_ns()}.log"
+        self.out = open(self.log, "w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "reconcile.cli", "up", str(self.file), "--state",
+                                      str(self.state), "--num-cpus", "2"], stdout=self.out, stderr=subprocess.STDOUT)
+
+    def text(self):
+        return self.log.read_text()
+
+    def wait_for(self, pattern, timeout=120):
+        end = time.monotonic() + timeout
+        while not re.search(pattern, self.text()):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"reconcile up exited ({self.proc.returncode}):\n{self.text()}")
+            if time.monotonic() > end:
+                raise AssertionError(f"no {pattern!r} within {timeout}s:\n{self.text()}")
+            time.sleep(0.2)
+        return re.findall(pattern, self.text())[-1]
+
+
+def _uids(state):
+    from reconcile.durable import SqliteBackend
+    backend = SqliteBackend(str(state / "state.db"))
+    try:
+        return sorted(o.metadata.uid for o in backend.load()[1] if o.kind == "Pod")
+    finally:
+        backend.close()
+
+
+def test_up_serves_the_file_and_ctrl_c_stops_everything(tmp_path):
+    up = Up(tmp_path)
+    try:
+        up.wait_for(r"deployment default/web: 2/2 ready")
+        port = up.wait_for(r"service default/web: serving on 127\.0\.0\.1:(\d+)")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert r.read().decode() == "hello from a pod\n"
+        assert len(processes_with(str(up.www))) == 2
+        up.proc.send_signal(signal.SIGINT)
+        assert up.proc.wait(timeout=90) == 0
+    finally:
+        if up.proc.poll() is None:
+            up.proc.kill()
+            subprocess.run([sys.executable, "-m", "reconcile.cli", "down", "--state", str(up.state)], timeout=120)
+    assert "stopped: no pod is left running" in up.text()
+    assert processes_with(str(up.www)) == []
+    assert processes_with("reconcile-ray-") == []          # the Ray it started is gone too
+
+
+def test_a_killed_control_plane_comes_back_and_adopts_its_running_pods(tmp_path):
+    up = Up(tmp_path)
+    try:
+        up.wait_for(r"deployment default/web: 2/2 ready")
+        uids, pids = _uids(up.state), processes_with(str(up.www))
+        assert len(uids) == 2 and len(pids) == 2
+        up.proc.kill()                                      # kill -9: no cleanup at all
+        up.proc.wait(timeout=10)
+        time.sleep(2)
+        assert processes_with(str(up.www)) == pids         # the pods kept running without it
+
+        again = Up(tmp_path)
+        up = again
+        again.wait_for(r"deployment default/web: 2/2 ready")
+        time.sleep(3)                                       # a few rounds: anything recreated would show
+        assert _uids(up.state) == uids                      # the same pods...
+        assert processes_with(str(up.www)) == pids         # ...the same processes, none more
+        assert "joining this cluster's local Ray" in again.text()
+    finally:
+        down = subprocess.run([sys.executable, "-m", "reconcile.cli", "down", "--state", str(up.state)],
+                              capture_output=True, text=True, timeout=120)
+        up.proc.wait(timeout=30)
+    assert down.returncode == 0, down.stderr
+    assert processes_with(str(up.www)) == []
+    assert processes_with("reconcile-ray-") == []
+
+
+def test_the_readmes_main_job_runs_and_ends_cleanly_on_ctrl_c(tmp_path):
+    """The README's first command, after its install steps, in a fresh directory."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    readme = open(os.path.join(root, "README.md")).read()
+    command = re.search(r"```sh\n(.*?)\n```", readme, re.S).group(1)
+    steps = [s.strip() for s in command.split("&&")]
+    assert steps[:3] == ["python3.11 -m venv .venv", ". .venv/bin/activate", "pip install -e ."]
+    (tmp_path / "examples").mkdir()
+    for name in os.listdir(os.path.join(root, "examples")):
+        if name.endswith(".cluster"):
+            (tmp_path / "examples" / name).write_text(open(os.path.join(root, "examples", name)).read())
+    bin_dir = os.path.dirname(sys.executable)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    run = " && ".join(steps[3:])            # what follows the install: check, then up (until Ctrl-C)
+    log = open(tmp_path / "main.log", "w")
+    proc = subprocess.Popen(["bash", "-c", run], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    text = lambda: (tmp_path / "main.log").read_text()   # noqa: E731
+    try:
+        end = time.monotonic() + 150
+        while "deployment default/hello: 3/3 ready" not in text():
+            assert proc.poll() is None, text()
+            assert time.monotonic() < end, text()
+            time.sleep(0.3)
+        port = re.findall(r"service default/hello: serving on 127\.0\.0\.1:(\d+)", text())[-1]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert r.status == 200
+        assert len(processes_in(tmp_path / ".reconcile" / "pods")) == 3
+        os.killpg(proc.pid, signal.SIGINT)                  # Ctrl-C reaches the whole foreground job
+        assert proc.wait(timeout=90) == 0, text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            subprocess.run([sys.executable, "-m", "reconcile.cli", "down", "--state", str(tmp_path / ".reconcile")],
+                           timeout=120)
+    assert "stopped: no pod is left running" in text()
+    assert processes_in(tmp_path / ".reconcile" / "pods") == [] and processes_with("reconcile-ray-") == []
+    assert os.listdir(tmp_path / ".reconcile" / "pods")     # (where the pods ran: the check looked there)
+
