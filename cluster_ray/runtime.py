@@ -43,6 +43,7 @@ from cluster_ray.proxy import Proxy
 __all__ = ["RayCluster", "RAY_NODE", "cluster_namespace"]
 
 RAY_NODE = "ray.reconcile.dev/node-id"        # annotation: the Ray node a (virtual) node runs on
+JOIN_PERIOD = 5.0                              # seconds between looks for Ray nodes that joined
 
 
 def cluster_namespace(data_dir: str) -> str:
@@ -90,6 +91,7 @@ class RayCluster:
 
     # -- nodes
     def _join_ray_nodes(self) -> None:
+        self._next_join = time.monotonic() + JOIN_PERIOD
         alive = [n for n in ray.nodes() if n.get("Alive")]
         self._ray_nodes = sorted(n["NodeID"] for n in alive)
         with self.store.batch():
@@ -171,7 +173,10 @@ class RayCluster:
     # -- running
     def step(self) -> None:
         """One round: every kubelet synced and its reports written, the controllers to their
-        fixpoint, the services' proxies updated."""
+        fixpoint, the services' proxies updated (and, every few seconds, Ray nodes that joined
+        made Nodes)."""
+        if time.monotonic() >= self._next_join:
+            self._join_ray_nodes()
         self._sync_kubelets()
         self.engine.run()
         self._sync_services()
