@@ -251,6 +251,18 @@ class PodProcesses:
             text = "".join(lines[-tail:]) if tail > 0 else ""
         return text
 
+    def read_log(self, container: str | None = None, offset: int = 0) -> tuple[str, int]:
+        """What the container wrote from byte ``offset`` on, and the offset after it (for following)."""
+        c = self._container(container)
+        try:
+            with open(c.log_path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except FileNotFoundError:
+            return "", offset
+        end = data.rfind(b"\n") + 1        # whole lines only: a half-written one comes next time
+        return data[:end].decode(errors="replace"), offset + end
+
     def _container(self, name: str | None) -> _Container:
         if name is None:
             if not self.containers:

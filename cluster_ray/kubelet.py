@@ -70,6 +70,9 @@ class PodActor:
     def logs(self, container: str | None = None, tail: int | None = None) -> str:
         return self.pods.logs(container, tail)
 
+    def read_log(self, container: str | None = None, offset: int = 0) -> tuple[str, int]:
+        return self.pods.read_log(container, offset)
+
     def pids(self) -> list[int]:
         return self.pods.pids()
 
@@ -159,11 +162,6 @@ class Kubelet:
                 continue
             out[uid] = {"status": status, "ports": ports, "hostIP": self.host_ip}
         return out
-
-    def logs(self, uid: str, container: str | None = None, tail: int | None = None) -> str:
-        if uid not in self.pods:
-            raise KeyError(f"pod {uid} is not running on node {self.node}")
-        return ray.get(self.pods[uid][0].logs.remote(container, tail))
 
     def _reap(self) -> None:
         done = [uid for uid, (_, ref) in self.stopping.items() if ray.wait([ref], timeout=0)[0]]

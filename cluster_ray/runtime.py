@@ -37,7 +37,7 @@ from reconcile.model import KObject, Lease, Node, freeze, thaw
 from reconcile.store import Store, apply_object
 from reconcile.validation import validate_label_key, validate_label_value
 
-from cluster_ray.kubelet import Kubelet, kubelet_name
+from cluster_ray.kubelet import Kubelet, kubelet_name, pod_actor_name
 from cluster_ray.proxy import Proxy
 
 __all__ = ["RayCluster", "RAY_NODE", "cluster_namespace"]
@@ -158,11 +158,20 @@ class RayCluster:
     def logs(self, name: str, namespace: str = "default", container: str | None = None,
              tail: int | None = None) -> str:
         """A pod's container log (``kubectl logs``): its first container unless one is named."""
+        return ray.get(self._pod_actor(name, namespace).logs.remote(container, tail))
+
+    def follow(self, name: str, namespace: str = "default", container: str | None = None,
+               tail: int | None = 10, poll: float = 0.2):
+        """``kubectl logs -f``: the last ``tail`` lines, then each new line as it is written
+        (an endless iterator; stop reading it to stop)."""
+        return follow_log(self._pod_actor(name, namespace), container, tail, poll)
+
+    def _pod_actor(self, name: str, namespace: str):
         pod = self.store.get("Pod", name, namespace)
-        node = pod.spec.get("nodeName")
-        if not node or node not in self.kubelets:
-            raise RuntimeError(f"pod {namespace}/{name} is not running on a node yet")
-        return ray.get(self.kubelets[node].logs.remote(pod.metadata.uid, container, tail))
+        try:
+            return ray.get_actor(pod_actor_name(pod.metadata.uid), namespace=self.namespace)
+        except ValueError:
+            raise RuntimeError(f"pod {namespace}/{name} is not running on a node yet") from None
 
     def events(self) -> list:
         return list(self._events)
@@ -314,6 +323,19 @@ class RayCluster:
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False
+
+
+def follow_log(actor, container: str | None, tail: int | None, poll: float = 0.2):
+    """Lines of a pod actor's container log: the last ``tail`` ones, then the new ones as they come."""
+    text, offset = ray.get(actor.read_log.remote(container, 0))
+    lines = text.splitlines(keepends=True)
+    yield from (lines if tail is None else lines[-tail:] if tail > 0 else [])
+    while True:
+        text, offset = ray.get(actor.read_log.remote(container, offset))
+        if text:
+            yield from text.splitlines(keepends=True)
+        else:
+            time.sleep(poll)
 
 
 def service_backends(snapshot, endpoints: KObject, port, host_ports: dict) -> list[tuple[str, int]]:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["up", "down"]
+__all__ = ["up", "down", "logs"]
 
 PID_FILE = "reconcile.pid"
 
@@ -129,6 +129,59 @@ def down(data_dir: str, timeout: float = 120.0) -> int:
     else:
         print(f"stopped the cluster of {data_dir}: no pod is left running")
     return 0
+
+
+def logs(data_dir: str, pod: str, namespace: str = "default", container: str | None = None,
+         tail: int | None = None, follow: bool = False, address: str | None = None, out=None) -> int:
+    """``reconcile logs POD``: a pod's container log, read from its actor (``-f`` follows it)."""
+    from cluster_ray import local
+    from reconcile.durable import SqliteBackend
+    out = out or sys.stdout
+    db = os.path.join(data_dir, "state.db")
+    if not os.path.exists(db):
+        print(f"reconcile: no cluster in {data_dir} (no state.db)", file=sys.stderr)
+        return 1
+    backend = SqliteBackend(db)
+    try:
+        found = [o for o in backend.load()[1] if o.kind == "Pod" and o.name == pod and o.metadata.namespace == namespace]
+    finally:
+        backend.close()
+    if not found:
+        print(f'reconcile: pods "{pod}" not found in namespace {namespace}', file=sys.stderr)
+        return 1
+    info = None if address else local.running(data_dir)
+    if address is None and info is None and not os.environ.get("RAY_ADDRESS"):
+        print(f"reconcile: the cluster of {data_dir} is not running", file=sys.stderr)
+        return 1
+    if info is not None:
+        local.use_token_auth()
+    import ray
+
+    from cluster_ray.kubelet import pod_actor_name
+    from cluster_ray.runtime import cluster_namespace, follow_log
+    ray.init(address=address or (info["address"] if info else None), namespace=cluster_namespace(data_dir),
+             log_to_driver=False, configure_logging=False)
+    try:
+        try:
+            actor = ray.get_actor(pod_actor_name(found[0].metadata.uid), namespace=cluster_namespace(data_dir))
+        except ValueError:
+            print(f"reconcile: pod {namespace}/{pod} is not running on a node", file=sys.stderr)
+            return 1
+        try:
+            if follow:
+                for line in follow_log(actor, container, tail):
+                    out.write(line)
+                    out.flush()
+            else:
+                out.write(ray.get(actor.logs.remote(container, tail)))
+        except ray.exceptions.RayTaskError as e:
+            print(f"reconcile: {e.cause}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        ray.shutdown()
 
 
 def _stop_orphans(address: str, data_dir: str) -> None:

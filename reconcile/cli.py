@@ -8,6 +8,7 @@
     reconcile sim FILE                  run FILE in the simulator; print the pods per node
     reconcile up FILE [--state DIR]     run FILE on Ray (a local Ray unless --address) until Ctrl-C
     reconcile down [--state DIR]        stop a cluster brought up with --detach (or left behind)
+    reconcile logs POD [-f] [--tail N]  a running pod's container log
 
 Errors are printed as ``file:line:column: message`` with the line and a
 caret; the exit status is 1 when anything was wrong, 0 otherwise.
@@ -205,6 +206,11 @@ def _cmd_down(args) -> int:
     return down(args.state)
 
 
+def _cmd_logs(args) -> int:
+    from cluster_ray.up import logs
+    return logs(args.state, args.pod, args.namespace, args.container, args.tail, args.follow, args.address)
+
+
 def _errors():
     import dsl
     return (dsl.DslError, ValueError)
@@ -282,6 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "local Ray it started; no process of it is left.")
     d.add_argument("--state", metavar="DIR", default=".reconcile", help="the data directory (default .reconcile)")
     d.set_defaults(func=_cmd_down)
+
+    lg = sub.add_parser("logs", help="print a running pod's container log",
+                        description="Print the log of a container of a pod of the cluster in the data "
+                                    "directory (like kubectl logs).")
+    lg.add_argument("pod", metavar="POD")
+    lg.add_argument("-n", "--namespace", default="default")
+    lg.add_argument("-c", "--container", default=None, help="the container (default: the pod's first)")
+    lg.add_argument("--tail", type=int, default=None, help="only the last N lines")
+    lg.add_argument("-f", "--follow", action="store_true", help="keep printing new lines until Ctrl-C")
+    lg.add_argument("--state", metavar="DIR", default=".reconcile", help="the data directory (default .reconcile)")
+    lg.add_argument("--address", metavar="ADDR", help="the Ray cluster (default: the data directory's own)")
+    lg.set_defaults(func=_cmd_logs)
     return p
 
 

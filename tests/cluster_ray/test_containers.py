@@ -125,3 +125,16 @@ def test_logs_of_an_unknown_container_name_the_ones_there(tmp_path):
     p = PodProcesses(_pod(_py("a", "pass")), str(tmp_path))
     with pytest.raises(KeyError, match="it has a"):
         p.logs("b")
+
+
+def test_read_log_returns_whole_lines_from_an_offset_for_following(tmp_path):
+    p = PodProcesses(_pod(_py("c", "import sys; sys.stdout.write('one\\ntwo\\nthr'); sys.stdout.flush()")),
+                     str(tmp_path))
+    p.start()
+    _wait(lambda: p.poll() and "thr" in p.logs())
+    text, offset = p.read_log()
+    assert (text, offset) == ("one\ntwo\n", 8)             # the unfinished line waits
+    with open(p.containers[0].log_path, "ab") as f:
+        f.write(b"ee\nfour\n")
+    assert p.read_log(offset=offset) == ("three\nfour\n", 19)
+    assert p.read_log(offset=19) == ("", 19)

@@ -62,6 +62,30 @@ class Up:
         return re.findall(pattern, self.text())[-1]
 
 
+def _check_logs(up, port):
+    """``reconcile logs POD`` prints a pod's log; ``-f`` goes on printing what it writes next."""
+    from reconcile.durable import SqliteBackend
+    backend = SqliteBackend(str(up.state / "state.db"))
+    pods = [o.name for o in backend.load()[1] if o.kind == "Pod"]
+    backend.close()
+    cli = [sys.executable, "-m", "reconcile.cli", "logs", "--state", str(up.state)]
+    served = [subprocess.run(cli + [p], capture_output=True, text=True, timeout=60) for p in pods]
+    assert all(r.returncode == 0 for r in served), [r.stderr for r in served]
+    assert sum('"GET /index.html HTTP/1.1" 200' in r.stdout for r in served) == 1   # the pod that answered
+    missing = subprocess.run(cli + ["nope"], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and 'pods "nope" not found in namespace default' in missing.stderr
+    follow = subprocess.Popen(cli + [pods[0], "-f", "--tail", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        for _ in range(4):                  # round robin: two of these reach pods[0]
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/?followed", timeout=5).read()
+        lines = [follow.stdout.readline() for _ in range(8)]    # the readiness probes' GETs come between
+        assert any('"GET /?followed HTTP/1.1" 200' in line for line in lines), lines
+    finally:
+        follow.send_signal(signal.SIGINT)
+        follow.wait(timeout=30)
+
+
 def _uids(state):
     from reconcile.durable import SqliteBackend
     backend = SqliteBackend(str(state / "state.db"))
@@ -76,9 +100,10 @@ def test_up_serves_the_file_and_ctrl_c_stops_everything(tmp_path):
     try:
         up.wait_for(r"deployment default/web: 2/2 ready")
         port = up.wait_for(r"service default/web: serving on 127\.0\.0\.1:(\d+)")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as r:
             assert r.read().decode() == "hello from a pod\n"
         assert len(processes_with(str(up.www))) == 2
+        _check_logs(up, port)
         up.proc.send_signal(signal.SIGINT)
         assert up.proc.wait(timeout=90) == 0
     finally:
