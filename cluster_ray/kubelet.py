@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from typing import Mapping
 
 import ray
@@ -95,6 +96,7 @@ class Kubelet:
         self.stopping: dict = {}        # uid -> (actor, the stop call)
         self.pod_actor = ray.remote(PodActor)
         self.host_ip = ray.util.get_node_ip_address()
+        self.lock = threading.Lock()    # a threaded actor (pings come while a sync works): one sync at a time
 
     def ping(self) -> str:
         return self.ray_node_id
@@ -134,18 +136,25 @@ class Kubelet:
         A report is ``{"status": {...}, "ports": {...}, "hostIP": ...}`` once the pod's actor
         answers, or ``{"waiting": reason, "message": ...}`` while it starts or when it failed.
         """
+        with self.lock:
+            return self._sync(pods, env)
+
+    def _sync(self, pods: list[dict], env: dict | None) -> dict:
         wanted = {p["metadata"]["uid"]: p for p in pods}
         for uid in [u for u in self.pods if u not in wanted]:
             actor, _ = self.pods.pop(uid)
             self.stopping[uid] = (actor, actor.stop.remote())
         self._reap()
+        out: dict = {}
         for uid, pod in wanted.items():
             if uid not in self.pods:
-                self.pods[uid] = self._start(pod, (env or {}).get(pod["metadata"].get("namespace"), {}))
+                try:
+                    self.pods[uid] = self._start(pod, (env or {}).get(pod["metadata"].get("namespace"), {}))
+                except (ValueError, TypeError, ray.exceptions.RayError) as e:   # a runtime_env Ray refuses
+                    out[uid] = {"waiting": "CreateContainerConfigError", "message": str(e)[:500]}
         refs = {uid: actor.poll.remote() for uid, (actor, _) in self.pods.items()}
         ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=POLL_TIMEOUT) if refs else ([], [])
         ready = set(ready)
-        out: dict = {}
         for uid, ref in refs.items():
             ports = self.pods[uid][1]
             if ref not in ready:
@@ -171,6 +180,10 @@ class Kubelet:
 
     def shutdown(self, grace: float | None = None) -> int:
         """Stop every pod (gracefully) and their actors; returns how many were stopped."""
+        with self.lock:
+            return self._shutdown(grace)
+
+    def _shutdown(self, grace: float | None) -> int:
         for uid, (actor, _) in self.pods.items():
             self.stopping[uid] = (actor, actor.stop.remote(grace))
         self.pods.clear()

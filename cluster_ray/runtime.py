@@ -19,6 +19,8 @@ whose pods are real processes.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import random
 import tempfile
@@ -44,6 +46,8 @@ __all__ = ["RayCluster", "RAY_NODE", "cluster_namespace"]
 
 RAY_NODE = "ray.reconcile.dev/node-id"        # annotation: the Ray node a (virtual) node runs on
 JOIN_PERIOD = 5.0                              # seconds between looks for Ray nodes that joined
+PACKAGE_TTL = 300.0                            # seconds an uploaded package is reused (Ray keeps it 10 min)
+_QUIET = logging.getLogger("reconcile.packaging")
 
 
 def cluster_namespace(data_dir: str) -> str:
@@ -85,6 +89,8 @@ class RayCluster:
         self._host_ip = ray.util.get_node_ip_address()
         self._ports: dict = {}          # pod uid -> {port name or number: the host port it got}
         self._service_env: dict = {}    # namespace -> the services' environment variables
+        self._syncing: dict = {}        # node -> the kubelet's sync call not yet answered
+        self._packages: dict = {}       # image -> (when, the image with its local paths uploaded)
         self._ray_nodes: list[str] = []
         self._join_ray_nodes()
         self._sync_kubelets()       # a restarted control plane hears its kubelets before judging their nodes
@@ -116,7 +122,7 @@ class RayCluster:
             ray_node = node.metadata.annotations.get(RAY_NODE)
             handle = ray.remote(Kubelet).options(
                 name=kubelet_name(node.name), namespace=self.namespace, lifetime="detached", get_if_exists=True,
-                num_cpus=0, max_concurrency=1,
+                num_cpus=0, max_concurrency=4,      # pings answered while a sync works (one sync at a time)
                 scheduling_strategy=NodeAffinitySchedulingStrategy(ray_node, soft=False),
             ).remote(node.name, ray_node, self.namespace, self.root)
             self.kubelets[node.name] = handle
@@ -191,25 +197,79 @@ class RayCluster:
         self._sync_services()
 
     def _sync_kubelets(self) -> None:
+        """Each kubelet is pinged every round (an answer renews its node's Lease, as the kubelet's
+        heartbeat does, apart from its pod work) and given the node's pods unless it is still busy
+        with the last ones (starting pods whose runtime_env is being built can take minutes)."""
         snapshot = self.store.snapshot()
-        calls = {}
+        pings, syncs = {}, {}
         for node in snapshot.list("Node"):
             if RAY_NODE not in node.metadata.annotations:
                 continue
-            pods = [thaw_pod(p) for p in snapshot.pods_on_node(node.name)]
-            calls[node.name] = self._kubelet(node).sync.remote(pods, self._service_env)
-        if calls:
-            ray.wait(list(calls.values()), num_returns=len(calls), timeout=max(5.0, self.period * 4))
+            kubelet = self._kubelet(node)
+            pings[node.name] = kubelet.ping.remote()
+            busy = self._syncing.get(node.name)
+            if busy is not None and not ray.wait([busy], timeout=0)[0]:
+                continue
+            pods = [self._packaged(thaw_pod(p)) for p in snapshot.pods_on_node(node.name)]
+            self._syncing[node.name] = kubelet.sync.remote(pods, self._service_env)
+            syncs[node.name] = self._syncing[node.name]
+        refs = list(pings.values()) + list(syncs.values())
+        if refs:
+            ray.wait(refs, num_returns=len(refs), timeout=max(2.0, self.period * 4))
         now = time.time()
         with self.store.batch():
-            for name, ref in calls.items():
+            for name, ref in pings.items():
                 try:
-                    reports = ray.get(ref, timeout=0)
-                except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError):
-                    self.kubelets.pop(name, None)   # made again next round; meanwhile its lease runs out
+                    ray.get(ref, timeout=0)
+                except ray.exceptions.GetTimeoutError:
+                    continue                        # no answer this round: its lease is not renewed
+                except ray.exceptions.RayError:
+                    self.kubelets.pop(name, None)   # dead: made again next round; meanwhile its lease runs out
+                    self._syncing.pop(name, None)
                     continue
                 self._heartbeat(name, now)
+            for name, ref in list(self._syncing.items()):
+                if not ray.wait([ref], timeout=0)[0]:
+                    continue
+                del self._syncing[name]
+                try:
+                    reports = ray.get(ref)
+                except ray.exceptions.RayError as e:
+                    self._events.append((now, "Warning", "KubeletSyncFailed", str(e)[-500:], ("Node", None, name)))
+                    continue
                 self._report(name, reports, now)
+
+    def _packaged(self, pod: dict) -> dict:
+        """The pod with its images' local directories (``working_dir``, ``py_modules``) uploaded to
+        Ray and named by their package URIs, as ``ray job submit`` does: an actor's runtime_env may
+        not name local paths, and a kubelet on another machine could not read them anyway."""
+        for c in pod["spec"].get("containers") or ():
+            image = c.get("image")
+            if image and ("working_dir" in image or "py_modules" in image):
+                c["image"] = self._package(image)
+        return pod
+
+    def _package(self, image: str) -> str:
+        hit = self._packages.get(image)
+        if hit is not None and time.monotonic() - hit[0] < PACKAGE_TTL:
+            return hit[1]
+        try:
+            env = json.loads(image)
+        except ValueError:
+            return image
+        if not isinstance(env, dict):
+            return image
+        from ray._private.runtime_env.py_modules import upload_py_modules_if_needed
+        from ray._private.runtime_env.working_dir import upload_working_dir_if_needed
+        try:
+            env = upload_working_dir_if_needed(dict(env), include_gitignore=True, logger=_QUIET)
+            env = upload_py_modules_if_needed(env, include_gitignore=True, logger=_QUIET)
+        except (OSError, ValueError) as e:     # a path that is not there: the kubelet reports Ray's refusal
+            self._events.append((time.time(), "Warning", "Failed", f"image {image}: {e}"[:500], None))
+            return image
+        packaged = json.dumps(env, sort_keys=True, separators=(",", ":"))
+        self._packages[image] = (time.monotonic(), packaged)
+        return packaged
 
     def run(self, seconds: float) -> None:
         end = time.monotonic() + seconds

@@ -65,6 +65,7 @@ def up(manifest, file: str, data_dir: str, address: str | None = None, detach: b
         f.write(str(os.getpid()))
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     cluster = None
+    manifest = resolve_paths(manifest, os.path.dirname(os.path.abspath(file)))
     try:
         cluster = RayCluster(address=address, data_dir=data_dir, period=period)
         signal.signal(signal.SIGTERM, _on_sigterm)      # again: joining Ray put a handler of its own there
@@ -89,6 +90,49 @@ def up(manifest, file: str, data_dir: str, address: str | None = None, detach: b
             signal.signal(signal.SIGTERM, previous)
     print("stopped: no pod is left running", file=out, flush=True)
     return 0
+
+
+def resolve_paths(manifest, base: str) -> list:
+    """The manifest with the local paths of its images' runtime_envs (``working_dir``,
+    ``py_modules``) made absolute against ``base``, the directory of the file they came from, as
+    a user reads them; URIs (``s3://...``) and absolute paths are kept."""
+    import json
+
+    from reconcile.model import from_dict
+
+    def fix(path):
+        if not isinstance(path, str) or "://" in path or os.path.isabs(path):
+            return path
+        return os.path.normpath(os.path.join(base, path))
+
+    def fix_containers(containers) -> bool:
+        changed = False
+        for c in containers or ():
+            try:
+                env = json.loads(c.get("image") or "")
+            except ValueError:
+                continue
+            if not isinstance(env, dict):
+                continue
+            new = dict(env)
+            if "working_dir" in new:
+                new["working_dir"] = fix(new["working_dir"])
+            if isinstance(new.get("py_modules"), list):
+                new["py_modules"] = [fix(m) for m in new["py_modules"]]
+            if new != env:
+                c["image"] = json.dumps(new, sort_keys=True, separators=(",", ":"))
+                changed = True
+        return changed
+
+    out = []
+    for obj in manifest:
+        d = obj.to_dict()
+        spec = d.get("spec") or {}
+        pod_spec = spec if obj.kind == "Pod" else ((spec.get("jobTemplate") or {}).get("spec") or spec)
+        pod_spec = pod_spec if obj.kind == "Pod" else (pod_spec.get("template") or {}).get("spec") or {}
+        changed = fix_containers(pod_spec.get("containers")) | fix_containers(pod_spec.get("initContainers"))
+        out.append(from_dict(d) if changed else obj)
+    return out
 
 
 def _detach(file: str, data_dir: str, address: str | None, num_cpus: int | None) -> int:

@@ -125,14 +125,15 @@ def _ports(ck: Checker, fields, container: dict):
             entry["protocol"] = "TCP"
         for extra in words:
             ck.error(f"unexpected {extra[0]!r}: a port is 'port [NAME] NUMBER [tcp|udp]'", extra[1])
-        ports.append(entry)
-    names: dict = {}
-    for entry, (_, pos, _) in zip(ports, fields):
-        if entry.get("name") in names:
-            ck.error(f"port name {entry['name']!r} is used twice in this container", pos)
-        names[entry.get("name")] = pos
+        ports.append((entry, pos))
+    names: set = set()
+    for entry, pos in ports:
+        name = entry.get("name")
+        if name is not None and name in names:
+            ck.error(f"port name {name!r} is used twice in this container", pos)
+        names.add(name)
     if ports:
-        container["ports"] = ports
+        container["ports"] = [entry for entry, _ in ports]
 
 
 def _iana_name(name: str) -> str:

@@ -181,3 +181,33 @@ def test_the_readmes_main_job_runs_and_ends_cleanly_on_ctrl_c(tmp_path):
     assert processes_in(tmp_path / ".reconcile" / "pods") == [] and processes_with("reconcile-ray-") == []
     assert os.listdir(tmp_path / ".reconcile" / "pods")     # (where the pods ran: the check looked there)
 
+
+
+def test_the_shop_example_serves_its_web_pods_on_localhost(tmp_path):
+    """``reconcile up examples/shop.cluster``: Flask pods from a pip runtime_env, with the shop's
+    code from the file's directory, answer HTTP through the shop's service."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    log_path = tmp_path / "shop.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "reconcile.cli", "up", "examples/shop.cluster", "--state",
+                                 str(tmp_path / "state"), "--num-cpus", "2"], cwd=root, stdout=log,
+                                stderr=subprocess.STDOUT)
+    try:
+        end = time.monotonic() + 400                   # the first start installs Flask into the image
+        while "deployment shop/web: 3/3 ready" not in log_path.read_text():
+            assert proc.poll() is None and time.monotonic() < end, log_path.read_text()
+            time.sleep(0.5)
+        port = re.findall(r"service shop/web: serving on 127\.0\.0\.1:(\d+)", log_path.read_text())[-1]
+        answers = set()
+        for _ in range(6):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                answers.add(r.read().decode())
+        assert len(answers) == 3 and all(re.fullmatch(r"hello from web-[a-z0-9]+-[a-z0-9]{5}\n", a) for a in answers)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=90) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            subprocess.run([sys.executable, "-m", "reconcile.cli", "down", "--state", str(tmp_path / "state")],
+                           timeout=120)
+    assert processes_in(tmp_path / "state" / "pods") == [] and processes_with("reconcile-ray-") == []

@@ -178,3 +178,13 @@ def test_a_very_long_list_of_errors_shows_the_first_50_and_the_count():
     assert len(e.errors) == 60
     assert rendered.endswith("... and 10 more\n60 errors")
     assert rendered.count("is defined twice") == 50
+
+
+def test_container_ports_may_go_unnamed_and_a_repeated_name_is_found_where_it_is():
+    ok = dsl.parse("deployment a {\n  labels app=a\n  container c {\n    command x\n    port 80\n    port 81\n  }\n}\n")
+    assert [p["containerPort"] for p in ok[0].spec["template"]["spec"]["containers"][0]["ports"]] == [80, 81]
+    with pytest.raises(dsl.DslError) as e:
+        dsl.parse("deployment a {\n  labels app=a\n  container c {\n    command x\n    port 80 -> web\n"
+                  "    port web 81\n    port 82\n    port web 83\n  }\n}\n", "f.cluster")
+    messages = [str(x) for x in getattr(e.value, "errors", [e.value])]
+    assert any(m.startswith("f.cluster:8:10: port name 'web' is used twice") for m in messages), messages

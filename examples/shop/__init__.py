@@ -1,0 +1,1 @@
+"""The shop of examples/shop.cluster: the programs its pods run."""
