@@ -385,15 +385,18 @@ class RayCluster:
             self._started_ray = False
 
 
-def follow_log(actor, container: str | None, tail: int | None, poll: float = 0.2):
-    """Lines of a pod actor's container log: the last ``tail`` ones, then the new ones as they come."""
+def follow_log(actor, container: str | None, tail: int | None, poll: float = 0.2, stop=None):
+    """Lines of a pod actor's container log: the last ``tail`` ones, then the new ones as they come,
+    until ``stop`` (a ``threading.Event``) is set."""
     text, offset = ray.get(actor.read_log.remote(container, 0))
     lines = text.splitlines(keepends=True)
     yield from (lines if tail is None else lines[-tail:] if tail > 0 else [])
-    while True:
+    while stop is None or not stop.is_set():
         text, offset = ray.get(actor.read_log.remote(container, offset))
         if text:
             yield from text.splitlines(keepends=True)
+        elif stop is not None:
+            stop.wait(poll)
         else:
             time.sleep(poll)
 

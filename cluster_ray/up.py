@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 __all__ = ["up", "down", "logs"]
@@ -23,12 +24,25 @@ __all__ = ["up", "down", "logs"]
 PID_FILE = "reconcile.pid"
 
 
-class _Stop(Exception):
-    pass
+class _Signals:
+    """Ctrl-C and SIGTERM as a flag that the loops look at between rounds. An exception raised by
+    the signal could land inside Ray's own calls, which may swallow it."""
 
+    def __init__(self):
+        self.stop = threading.Event()
+        self.saved = {}
 
-def _on_sigterm(signum, frame):
-    raise _Stop()
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old = signal.signal(sig, self._handle)
+            self.saved.setdefault(sig, old)
+
+    def _handle(self, signum, frame) -> None:
+        self.stop.set()
+
+    def restore(self) -> None:
+        for sig, old in self.saved.items():
+            signal.signal(sig, old)
 
 
 def _pid(data_dir: str) -> int | None:
@@ -42,7 +56,8 @@ def _pid(data_dir: str) -> int | None:
 
 
 def up(manifest, file: str, data_dir: str, address: str | None = None, detach: bool = False,
-       num_cpus: int | None = None, period: float = 0.5, out=None) -> int:
+       num_cpus: int | None = None, period: float = 0.5, out=None, node_grace: float = 10.0,
+       eviction_timeout: float = 5.0) -> int:
     out = out or sys.stdout
     running = _pid(data_dir)
     if running is not None:
@@ -50,8 +65,10 @@ def up(manifest, file: str, data_dir: str, address: str | None = None, detach: b
               f"'reconcile down --state {data_dir}' stops it", file=sys.stderr)
         return 1
     if detach:
-        return _detach(file, data_dir, address, num_cpus)
+        return _detach(file, data_dir, address, num_cpus, node_grace, eviction_timeout)
     from cluster_ray import local
+    signals = _Signals()
+    signals.install()                   # from the start: a Ctrl-C while Ray starts stops it all too
     if address is None and not os.environ.get("RAY_ADDRESS"):
         local.use_token_auth()          # before ray is imported: it reads this once
     from cluster_ray.runtime import RayCluster
@@ -63,19 +80,20 @@ def up(manifest, file: str, data_dir: str, address: str | None = None, detach: b
     os.makedirs(data_dir, exist_ok=True)
     with open(os.path.join(data_dir, PID_FILE), "w") as f:
         f.write(str(os.getpid()))
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     cluster = None
     manifest = resolve_paths(manifest, os.path.dirname(os.path.abspath(file)))
     try:
-        cluster = RayCluster(address=address, data_dir=data_dir, period=period)
-        signal.signal(signal.SIGTERM, _on_sigterm)      # again: joining Ray put a handler of its own there
-        for action, what in cluster.apply(manifest):
-            print(f"{what} {action}", file=out, flush=True)
-        _watch(cluster, period, out)
-    except (KeyboardInterrupt, _Stop):
-        print("\nstopping the cluster...", file=out, flush=True)
+        cluster = RayCluster(address=address, data_dir=data_dir, period=period, node_grace=node_grace,
+                             eviction_timeout=eviction_timeout)
+        signals.install()                   # again: joining Ray put handlers of its own there
+        if not signals.stop.is_set():
+            for action, what in cluster.apply(manifest):
+                print(f"{what} {action}", file=out, flush=True)
+            _watch(cluster, period, out, signals.stop)
+    except KeyboardInterrupt:
+        pass
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)      # a second signal must not cut the cleanup short
+        print("\nstopping the cluster...", file=out, flush=True)     # (more signals only set the flag again)
         try:
             if cluster is not None:
                 cluster.down()
@@ -87,7 +105,7 @@ def up(manifest, file: str, data_dir: str, address: str | None = None, detach: b
                 os.unlink(os.path.join(data_dir, PID_FILE))
             except FileNotFoundError:
                 pass
-            signal.signal(signal.SIGTERM, previous)
+            signals.restore()
     print("stopped: no pod is left running", file=out, flush=True)
     return 0
 
@@ -135,13 +153,15 @@ def resolve_paths(manifest, base: str) -> list:
     return out
 
 
-def _detach(file: str, data_dir: str, address: str | None, num_cpus: int | None) -> int:
+def _detach(file: str, data_dir: str, address: str | None, num_cpus: int | None, node_grace: float,
+            eviction_timeout: float) -> int:
     os.makedirs(data_dir, exist_ok=True)
     cmd = [sys.executable, "-m", "reconcile.cli", "up", file, "--state", data_dir]
     if address:
         cmd += ["--address", address]
     if num_cpus is not None:
         cmd += ["--num-cpus", str(num_cpus)]
+    cmd += ["--node-grace", str(node_grace), "--eviction-timeout", str(eviction_timeout)]
     log_path = os.path.join(data_dir, "reconcile.log")
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -203,8 +223,11 @@ def logs(data_dir: str, pod: str, namespace: str = "default", container: str | N
 
     from cluster_ray.kubelet import pod_actor_name
     from cluster_ray.runtime import cluster_namespace, follow_log
+    signals = _Signals()
+    signals.install()                       # before connecting: a Ctrl-C then must not be lost either
     ray.init(address=address or (info["address"] if info else None), namespace=cluster_namespace(data_dir),
              log_to_driver=False, configure_logging=False)
+    signals.install()                       # again: Ray put handlers of its own there
     try:
         try:
             actor = ray.get_actor(pod_actor_name(found[0].metadata.uid), namespace=cluster_namespace(data_dir))
@@ -213,7 +236,7 @@ def logs(data_dir: str, pod: str, namespace: str = "default", container: str | N
             return 1
         try:
             if follow:
-                for line in follow_log(actor, container, tail):
+                for line in follow_log(actor, container, tail, stop=signals.stop):
                     out.write(line)
                     out.flush()
             else:
@@ -221,8 +244,13 @@ def logs(data_dir: str, pod: str, namespace: str = "default", container: str | N
         except ray.exceptions.RayTaskError as e:
             print(f"reconcile: {e.cause}", file=sys.stderr)
             return 1
+        except ray.exceptions.ActorDiedError:
+            print(f"reconcile: pod {namespace}/{pod} has stopped", file=sys.stderr)
+            return 1
         except KeyboardInterrupt:
             pass
+        finally:
+            signals.restore()
         return 0
     finally:
         ray.shutdown()
@@ -249,22 +277,24 @@ def _stop_orphans(address: str, data_dir: str) -> None:
 
 # ---------------------------------------------------------------- the live view
 
-def _watch(cluster, period: float, out) -> None:
+def _watch(cluster, period: float, out, stop: threading.Event) -> None:
+    """Rounds of the cluster until ``stop`` is set, shown live (a terminal) or as a log of changes."""
     if out.isatty():
         from rich.live import Live
         with Live(_table(cluster), refresh_per_second=4, transient=False) as live:
-            while True:
+            while not stop.is_set():
                 cluster.step()
                 live.update(_table(cluster))
-                time.sleep(period)
+                stop.wait(period)
+        return
     last: dict = {}
-    while True:
+    while not stop.is_set():
         cluster.step()
         now = _summary(cluster)
         for line in sorted(set(now.items()) - set(last.items())):
             print(f"{time.strftime('%H:%M:%S')} {line[0]}: {line[1]}", file=out, flush=True)
         last = now
-        time.sleep(period)
+        stop.wait(period)
 
 
 def _ready(obj) -> bool:

@@ -198,7 +198,7 @@ def _cmd_up(args) -> int:
         return 1                    # a file with errors starts nothing
     from cluster_ray.up import up
     return up(manifest, args.file, args.state, address=args.address, detach=args.detach,
-              num_cpus=args.num_cpus)
+              num_cpus=args.num_cpus, node_grace=args.node_grace, eviction_timeout=args.eviction_timeout)
 
 
 def _cmd_down(args) -> int:
@@ -281,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "local Ray of this data directory's own)")
     u.add_argument("--detach", action="store_true", help="run in the background; 'reconcile down' stops it")
     u.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray (default: all)")
+    u.add_argument("--node-grace", type=float, default=10.0, metavar="SECONDS",
+                   help="a node silent this long is marked NotReady/Unknown (default 10; Kubernetes: 40)")
+    u.add_argument("--eviction-timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="then its pods are evicted after this long (default 5; Kubernetes: 300)")
     u.set_defaults(func=_cmd_up)
 
     d = sub.add_parser("down", help="stop a cluster that runs in the background",

@@ -31,7 +31,7 @@ def cluster(tmp_path_factory):
     c.down(grace=2)
 
 
-def test_a_deployment_runs_real_processes_scales_down_and_leaves_none_behind(cluster):
+def test_a_deployment_runs_real_processes_and_scales_down_and_up(cluster):
     code = (f"import os, time; print('hello from', os.environ['POD_NAME'], os.environ['POD_NAMESPACE'], "
             f"flush=True); time.sleep(600)  # {MARK}")
     cluster.apply([Deployment.new("web", "default", spec={
@@ -50,6 +50,12 @@ def test_a_deployment_runs_real_processes_scales_down_and_leaves_none_behind(clu
     cluster.scale("Deployment", "web", 1)
     cluster.wait_until(lambda c: len(c.list("Pod", "app=web")) == 1 and len(processes_with(MARK)) == 1,
                        timeout=30, what="one pod and one process")
+    cluster.scale("Deployment", "web", 3)
+    cluster.wait_until(lambda c: sum(_ready(p) for p in c.list("Pod", "app=web")) == 3 and
+                       len(processes_with(MARK)) == 3, timeout=60, what="three ready pods and processes")
+    cluster.scale("Deployment", "web", 0)
+    cluster.wait_until(lambda c: not c.list("Pod", "app=web") and not processes_with(MARK), timeout=30,
+                       what="no pod and no process")
 
 
 APP = str(pathlib.Path(__file__).with_name("podapp.py"))
