@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["start", "stop", "running", "use_token_auth"]
+__all__ = ["start", "stop", "running", "use_token_auth", "alive"]
 
 
 def use_token_auth() -> None:
@@ -34,7 +34,8 @@ def _info_path(data_dir: str) -> str:
     return os.path.join(data_dir, "ray.json")
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
@@ -62,7 +63,7 @@ def running(data_dir: str) -> dict | None:
             info = json.load(f)
     except (OSError, ValueError):
         return None
-    return info if _alive(info["pid"]) and _port_open(info["address"]) else None
+    return info if alive(info["pid"]) and _port_open(info["address"]) else None
 
 
 def start(data_dir: str, num_cpus: int | None = None, timeout: float = 60.0) -> str:

@@ -316,7 +316,7 @@ class RayCluster:
             for type_, reason, message in (report.get("status") or {}).get("events") or ():
                 self._events.append((now, type_, reason, message, pod.key))
             status = pod_status(pod, report, now)
-            if status != pod.status:
+            if status is not pod.status:                # (pod_status keeps the old one when nothing changed)
                 self.store.update_status(pod.set(status=status))
 
     # -- services (kube-proxy)

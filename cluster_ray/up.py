@@ -46,13 +46,13 @@ class _Signals:
 
 
 def _pid(data_dir: str) -> int | None:
-    from cluster_ray.local import _alive
+    from cluster_ray.local import alive
     try:
         with open(os.path.join(data_dir, PID_FILE)) as f:
             pid = int(f.read().strip())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if alive(pid) else None
 
 
 def up(manifest, file: str, data_dir: str, address: str | None = None, detach: bool = False,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
-from pyrsistent import PClass, PMap, PVector, field, pmap, pvector  # noqa: F401 (pvector re-exported)
+from pyrsistent import PClass, PMap, PVector, field, pvector  # noqa: F401 (pvector re-exported)
 
 from reconcile import _defaults, _pmap_speed
 from reconcile._shapemap import EMPTY as _EMPTY_SHAPEMAP, compact

@@ -14,7 +14,7 @@ from pyrsistent import pmap
 from reconcile import pods as _pods
 from reconcile.actions import Create, Delete, Result, Update, UpdateStatus
 from reconcile.controllers._common import (
-    controller_of, is_active, is_controlled_by, is_ready, pod_name, with_owner, without_owner,
+    controller_of, is_active, pod_name, with_owner, without_owner,
     workload_selector,
 )
 from reconcile.engine import Rule

@@ -7,14 +7,8 @@ import time
 import pytest
 
 from cluster_ray.containers import PodProcesses, argv_of
+from tests.cluster_ray.support import Clock, alive, wait_for
 
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 def _pod(*containers, policy="Always", grace=5):
@@ -27,21 +21,6 @@ def _py(name, code, **extra):
     return {"name": name, "command": ["python", "-c", code], **extra}
 
 
-def _wait(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:          # a zombie is not running
-        return f.read().split(") ")[1][0] != "Z"
 
 
 def test_a_container_runs_with_the_pods_env_and_its_output_is_logged(tmp_path):
@@ -50,7 +29,7 @@ def test_a_container_runs_with_the_pods_env_and_its_output_is_logged(tmp_path):
                               env=[{"name": "GREETING", "value": "hi-$(POD_NAME)"}])),
                      str(tmp_path / "w"), {"POD_NAME": "web-1", "PORT": "8080"})
     p.start()
-    _wait(lambda: p.poll()["phase"] == "Running" and not p.pids())
+    wait_for(lambda: p.poll()["phase"] == "Running" and not p.pids())
     assert p.logs().strip() == f"web-1 hi-web-1 {tmp_path / 'w'}"
     assert p.logs(tail=0) == ""
 
@@ -66,7 +45,7 @@ def test_always_restarts_a_crash_after_the_back_off_and_waits_in_crash_loop_back
     clock = Clock()
     p = PodProcesses(_pod(_py("c", "import sys; sys.exit(3)")), str(tmp_path), clock=clock)
     p.start()
-    _wait(lambda: p.poll()["containerStatuses"][0]["restartCount"] == 1)
+    wait_for(lambda: p.poll()["containerStatuses"][0]["restartCount"] == 1)
     st = p.poll()["containerStatuses"][0]
     assert st["state"]["waiting"]["reason"] == "CrashLoopBackOff"
     assert st["lastState"]["terminated"]["exitCode"] == 3
@@ -74,7 +53,7 @@ def test_always_restarts_a_crash_after_the_back_off_and_waits_in_crash_loop_back
     assert p.poll()["containerStatuses"][0]["restartCount"] == 1 and not p.pids()
     clock.now += 0.2
     p.poll()
-    _wait(lambda: p.poll()["containerStatuses"][0]["restartCount"] == 2)    # ran again, crashed again
+    wait_for(lambda: p.poll()["containerStatuses"][0]["restartCount"] == 2)    # ran again, crashed again
     clock.now += 19.9                              # then 20 s
     assert p.poll()["containerStatuses"][0]["restartCount"] == 2
     assert p.poll()["phase"] == "Running"
@@ -87,7 +66,7 @@ def test_always_restarts_a_crash_after_the_back_off_and_waits_in_crash_loop_back
 def test_restart_policy(tmp_path, policy, code, phase, restarts):
     p = PodProcesses(_pod(_py("c", f"import sys; sys.exit({code})"), policy=policy), str(tmp_path), clock=Clock())
     p.start()
-    _wait(lambda: p.poll()["phase"] != "Running" or p.poll()["containerStatuses"][0]["restartCount"])
+    wait_for(lambda: p.poll()["phase"] != "Running" or p.poll()["containerStatuses"][0]["restartCount"])
     status = p.poll()
     assert status["phase"] == phase
     assert status["containerStatuses"][0]["restartCount"] == restarts
@@ -101,7 +80,7 @@ def test_stop_terminates_the_whole_process_group_gracefully_then_kills(tmp_path)
                    "print('up', flush=True); time.sleep(60)")
     p = PodProcesses(_pod(graceful, stubborn, grace=0.5), str(tmp_path))
     p.start()
-    _wait(lambda: "up" in p.logs("graceful") and "up" in p.logs("stubborn"))
+    wait_for(lambda: "up" in p.logs("graceful") and "up" in p.logs("stubborn"))
     pids = p.pids()
     groups = {os.getpgid(pid) for pid in pids}
     members = [int(d) for d in os.listdir("/proc") if d.isdigit() and _pgid(int(d)) in groups]
@@ -109,7 +88,7 @@ def test_stop_terminates_the_whole_process_group_gracefully_then_kills(tmp_path)
     t = time.monotonic()
     p.stop()
     assert time.monotonic() - t < 5
-    assert not any(_alive(pid) for pid in members)
+    assert not any(alive(pid) for pid in members)
     codes = {c["name"]: c["state"]["terminated"]["exitCode"] for c in p.status()["containerStatuses"]}
     assert codes == {"graceful": 0, "stubborn": 137}
 
@@ -131,7 +110,7 @@ def test_read_log_returns_whole_lines_from_an_offset_for_following(tmp_path):
     p = PodProcesses(_pod(_py("c", "import sys; sys.stdout.write('one\\ntwo\\nthr'); sys.stdout.flush()")),
                      str(tmp_path))
     p.start()
-    _wait(lambda: p.poll() and "thr" in p.logs())
+    wait_for(lambda: p.poll() and "thr" in p.logs())
     text, offset = p.read_log()
     assert (text, offset) == ("one\ntwo\n", 8)             # the unfinished line waits
     with open(p.containers[0].log_path, "ab") as f:

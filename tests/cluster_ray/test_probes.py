@@ -3,28 +3,14 @@
 import http.server
 import socket
 import threading
-import time
 
 import pytest
 
 from cluster_ray.containers import PodProcesses
 from cluster_ray.probes import Prober, run_probe
+from tests.cluster_ray.support import Clock, wait_for
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-def _wait(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -117,7 +103,7 @@ def test_a_failing_liveness_probe_kills_the_container_and_it_restarts(tmp_path):
     events = p.poll()["events"]                                 # the second failure in a row
     assert [e[1] for e in events] == ["Unhealthy", "Killing"]
     assert events[0][2] == "Liveness probe failed: command exited with 1"
-    _wait(lambda: p.poll()["containerStatuses"][0]["restartCount"] == 1)
+    wait_for(lambda: p.poll()["containerStatuses"][0]["restartCount"] == 1)
     status = p.poll()["containerStatuses"][0]
     assert status["lastState"]["terminated"]["exitCode"] == 143     # SIGTERM
     clock.now += 10                                               # after the back-off, a new process

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.cluster_ray.proctable import processes_with
+from tests.cluster_ray.support import processes_with
 
 from reconcile.model import Deployment, Service
 

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.cluster_ray.proctable import processes_in, processes_with
+from tests.cluster_ray.support import processes_in, processes_with
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

@@ -1,6 +1,31 @@
-"""The process table, as the Ray tests check it: what runs, found by command line or working directory."""
+"""What the cluster_ray tests share: the process table (what runs, by command line or working
+directory), whether a process is alive, a clock the test moves, and waiting for a condition."""
 
 import os
+import time
+
+from cluster_ray.local import alive
+
+__all__ = ["processes_with", "processes_in", "alive", "Clock", "wait_for"]
+
+
+class Clock:
+    """A clock the test moves by hand (``clock.now += 10``)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def wait_for(pred, timeout=10.0):
+    """Poll ``pred`` until it holds; fail the test after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
 
 
 def processes_with(marker: str) -> list[int]:
