@@ -8,6 +8,11 @@ stops (gracefully) the ones no longer wanted, and answers with every pod's
 status. Both are detached, named actors in the cluster's Ray namespace
 (``kubelet-NODE``, ``pod-UID``), so a restarted control plane finds them
 again instead of starting duplicates.
+
+An image is pulled when its pod's actor sets up its runtime_env. A setup
+that fails is Kubernetes' failed image pull: the pod waits with
+``ErrImagePull``, then ``ImagePullBackOff`` while the kubelet backs off
+(10 s doubling to 5 min, as the kubelet's image back-off), and tries again.
 """
 
 from __future__ import annotations
@@ -16,14 +21,17 @@ import json
 import os
 import socket
 import threading
+import time
 from typing import Mapping
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from reconcile.pods import next_backoff
+
 from cluster_ray.containers import PodProcesses
 
-__all__ = ["Kubelet", "PodActor", "runtime_env_of", "pod_actor_name", "kubelet_name"]
+__all__ = ["Kubelet", "PodActor", "runtime_env_of", "pod_actor_name", "kubelet_name", "pod_identity"]
 
 POLL_TIMEOUT = 2.0       # seconds a sync waits for its pods' reports; a pod still starting reports next time
 
@@ -48,6 +56,26 @@ def runtime_env_of(pod: Mapping) -> dict | None:
                 return None
             return env if isinstance(env, dict) else None
     return None
+
+
+ORDINAL_LABEL = "apps.kubernetes.io/pod-index"                   # a StatefulSet pod's ordinal
+COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"     # an Indexed Job pod's index
+
+
+def pod_identity(pod: Mapping, host_ip: str, node: str) -> dict:
+    """The variables that tell a pod's containers who they are: ``POD_NAME``, ``POD_NAMESPACE``,
+    ``POD_UID``, ``POD_IP``, ``NODE_NAME``, ``HOSTNAME``; ``POD_ORDINAL`` for a StatefulSet's pod
+    and ``JOB_COMPLETION_INDEX`` for an Indexed Job's, as Kubernetes gives them."""
+    meta, spec = pod["metadata"], pod.get("spec") or {}
+    env = {"POD_NAME": meta["name"], "POD_NAMESPACE": meta.get("namespace", ""), "POD_UID": meta.get("uid", ""),
+           "POD_IP": host_ip, "NODE_NAME": node, "HOSTNAME": spec.get("hostname") or meta["name"]}
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    if ORDINAL_LABEL in labels:
+        env["POD_ORDINAL"] = str(labels[ORDINAL_LABEL])
+    index = annotations.get(COMPLETION_INDEX, labels.get(COMPLETION_INDEX))
+    if index is not None:
+        env["JOB_COMPLETION_INDEX"] = str(index)
+    return env
 
 
 class PodActor:
@@ -87,6 +115,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _image(pod: dict) -> str:
+    return next((c.get("image") for c in pod["spec"].get("containers") or () if c.get("image")), "")
+
+
 class Kubelet:
     """The kubelet of one node."""
 
@@ -94,6 +126,7 @@ class Kubelet:
         self.node, self.ray_node_id, self.namespace, self.root = node, ray_node_id, namespace, root
         self.pods: dict = {}            # uid -> (actor, ports)
         self.stopping: dict = {}        # uid -> (actor, the stop call)
+        self.pulls: dict = {}           # uid -> (back-off, when to try again, why) of an image that failed
         self.pod_actor = ray.remote(PodActor)
         self.host_ip = ray.util.get_node_ip_address()
         self.lock = threading.Lock()    # a threaded actor (pings come while a sync works): one sync at a time
@@ -114,8 +147,7 @@ class Kubelet:
             for p in c.get("ports") or ():
                 ports[p.get("name") or str(p.get("containerPort"))] = _free_port()
         env = dict(env)
-        env.update({"POD_NAME": pod["metadata"]["name"], "POD_NAMESPACE": pod["metadata"].get("namespace", ""),
-                    "POD_UID": uid, "POD_IP": self.host_ip, "NODE_NAME": self.node})
+        env.update(pod_identity(pod, self.host_ip, self.node))
         if ports:
             env["PORT"] = str(next(iter(ports.values())))
             for pname, port in ports.items():
@@ -145,9 +177,16 @@ class Kubelet:
             actor, _ = self.pods.pop(uid)
             self.stopping[uid] = (actor, actor.stop.remote())
         self._reap()
+        self.pulls = {uid: failed for uid, failed in self.pulls.items() if uid in wanted}
         out: dict = {}
+        now = time.monotonic()
         for uid, pod in wanted.items():
             if uid not in self.pods:
+                failed = self.pulls.get(uid)
+                if failed is not None and now < failed[1]:
+                    out[uid] = {"waiting": "ImagePullBackOff",
+                                "message": f'Back-off pulling image "{_image(pod)}": ErrImagePull: {failed[2]}'}
+                    continue
                 try:
                     self.pods[uid] = self._start(pod, (env or {}).get(pod["metadata"].get("namespace"), {}))
                 except (ValueError, TypeError, ray.exceptions.RayError) as e:   # a runtime_env Ray refuses
@@ -163,14 +202,30 @@ class Kubelet:
             try:
                 status = ray.get(ref)
             except ray.exceptions.RuntimeEnvSetupError as e:
-                out[uid] = {"waiting": "CreateContainerConfigError", "message": f"runtime_env: {e}"[:500]}
+                out[uid] = self._pull_failed(uid, wanted[uid], e, now)
                 continue
             except ray.exceptions.RayError as e:
                 self.pods.pop(uid, None)         # the actor died: started again on the next sync
                 out[uid] = {"waiting": "ContainerCreating", "message": f"the pod's actor died: {e}"[:500]}
                 continue
+            self.pulls.pop(uid, None)
             out[uid] = {"status": status, "ports": ports, "hostIP": self.host_ip}
         return out
+
+    def _pull_failed(self, uid: str, pod: dict, error: Exception, now: float) -> dict:
+        """The pod's runtime_env could not be set up: its actor goes, and it is tried again
+        after the back-off."""
+        actor, _ = self.pods.pop(uid)
+        ray.kill(actor)
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        why = (lines[-1] if lines else type(error).__name__)[:500]
+        previous = self.pulls.get(uid)
+        delay = next_backoff(previous[0] if previous else None, None, now)
+        self.pulls[uid] = (delay, now + delay, why)
+        image = _image(pod)
+        return {"waiting": "ErrImagePull", "message": why,
+                "events": [("Warning", "Failed", f'Failed to pull image "{image}": {why}'),
+                           ("Normal", "BackOff", f'Back-off pulling image "{image}" ({delay:g}s)')]}
 
     def _reap(self) -> None:
         done = [uid for uid, (_, ref) in self.stopping.items() if ray.wait([ref], timeout=0)[0]]

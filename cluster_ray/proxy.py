@@ -9,6 +9,12 @@ as they do through kube-proxy when an endpoint goes away.
 
 A Service port is served on the same port number on 127.0.0.1 when it can
 be bound, else on a free port; :meth:`serve` returns the port used.
+
+:class:`HostProxy` is the kube-proxy of one host (the Ray runtime runs one
+as an actor on every machine of the cluster): given every Service port of
+the cluster with its endpoints' (host IP, port), it serves them all on the
+host's loopback, reaching the endpoints of its own host on 127.0.0.1 and
+the others at their host's address.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import itertools
 import threading
 from typing import Sequence
 
-__all__ = ["Proxy"]
+__all__ = ["Proxy", "HostProxy", "hosts_of"]
 
 
 class _Listener:
@@ -116,7 +122,57 @@ class Proxy:
         return list(self.listeners)
 
     def close(self) -> None:
+        """Stop every listener and cut the connections still open; the loop's thread ends."""
+        if self.loop.is_closed():
+            return
+        try:
+            self._call(self._close())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=5)
+            if not self._thread.is_alive():
+                self.loop.close()
+
+    async def _close(self) -> None:
         for key in list(self.listeners):
-            self.stop(key)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
+            await self._stop(key)
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def hosts_of(nodes) -> dict[str, str]:
+    """``{host IP: the Ray node that hosts its proxy}`` for alive Ray nodes (``ray.nodes()``
+    entries): one per machine, the lowest node id of those sharing its address."""
+    hosts: dict[str, str] = {}
+    for n in sorted(nodes, key=lambda n: n["NodeID"]):
+        hosts.setdefault(n.get("NodeManagerAddress") or "127.0.0.1", n["NodeID"])
+    return hosts
+
+
+class HostProxy:
+    """kube-proxy of the host whose address is ``host_ip``: every Service port on its loopback."""
+
+    def __init__(self, host_ip: str, bind: str = "127.0.0.1"):
+        self.host_ip = host_ip
+        self.proxy = Proxy(bind)
+
+    def ping(self) -> str:
+        return self.host_ip
+
+    def sync(self, services: dict) -> dict:
+        """Serve exactly ``services`` (``{key: (service port, [(host IP, port), ...])}``); returns
+        ``{key: the port it listens on here}``. Endpoints on this host are reached on loopback
+        (a pod may listen on 127.0.0.1 only); the others at their host's address."""
+        used = {}
+        for key, (port, backends) in services.items():
+            local = [("127.0.0.1" if ip == self.host_ip else ip, n) for ip, n in backends]
+            used[key] = self.proxy.serve(key, int(port), local)
+        for key in self.proxy.keys():
+            if key not in services:
+                self.proxy.stop(key)
+        return used
+
+    def close(self) -> None:
+        self.proxy.close()

@@ -14,6 +14,10 @@ whose pods are real processes.
   kubelet that answers renews its node's Lease. A kubelet that does not
   answer lets the Lease expire; the node lifecycle controller then marks
   the node and evicts its pods, which their owners make again elsewhere.
+- Every machine of the Ray cluster runs a kube-proxy (a
+  :class:`cluster_ray.proxy.HostProxy` actor, ``kube-proxy-IP``) that serves
+  every Service port on its loopback; its pods find the services there
+  (``NAME_SERVICE_HOST=127.0.0.1`` and that host's port).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from reconcile.store import Store, apply_object
 from reconcile.validation import validate_label_key, validate_label_value
 
 from cluster_ray.kubelet import Kubelet, kubelet_name, pod_actor_name
-from cluster_ray.proxy import Proxy
+from cluster_ray.proxy import HostProxy, hosts_of
 
 __all__ = ["RayCluster", "RAY_NODE", "cluster_namespace"]
 
@@ -85,10 +89,14 @@ class RayCluster:
                 ray.init(num_cpus=num_cpus, include_dashboard=False, **kwargs)
                 self._started_ray = True
         self.kubelets: dict = {}
-        self.proxy = Proxy()
         self._host_ip = ray.util.get_node_ip_address()
+        self._hosts: dict = {}          # host IP -> the Ray node its kube-proxy runs on
+        self._ray_ips: dict = {}        # Ray node id -> its host IP
+        self.proxies: dict = {}         # host IP -> its kube-proxy (an actor; in process for a host without Ray)
+        self._proxy_sent: dict = {}     # host IP -> (the services it was last given, the ports it answered, when)
+        self._proxy_calls: dict = {}    # host IP -> (the services, its sync call not yet answered)
         self._ports: dict = {}          # pod uid -> {port name or number: the host port it got}
-        self._service_env: dict = {}    # namespace -> the services' environment variables
+        self._service_env: dict = {}    # host IP -> namespace -> the services' environment variables
         self._syncing: dict = {}        # node -> the kubelet's sync call not yet answered
         self._packages: dict = {}       # image -> (when, the image with its local paths uploaded)
         self._ray_nodes: list[str] = []
@@ -100,6 +108,8 @@ class RayCluster:
         self._next_join = time.monotonic() + JOIN_PERIOD
         alive = [n for n in ray.nodes() if n.get("Alive")]
         self._ray_nodes = sorted(n["NodeID"] for n in alive)
+        self._ray_ips = {n["NodeID"]: n.get("NodeManagerAddress") or "127.0.0.1" for n in alive}
+        self._hosts = hosts_of(alive)
         with self.store.batch():
             for n in alive:
                 name = "ray-" + n["NodeID"][:8]
@@ -211,7 +221,8 @@ class RayCluster:
             if busy is not None and not ray.wait([busy], timeout=0)[0]:
                 continue
             pods = [self._packaged(thaw_pod(p)) for p in snapshot.pods_on_node(node.name)]
-            self._syncing[node.name] = kubelet.sync.remote(pods, self._service_env)
+            env = self._service_env.get(self._ray_ips.get(node.metadata.annotations[RAY_NODE]), {})
+            self._syncing[node.name] = kubelet.sync.remote(pods, env)
             syncs[node.name] = self._syncing[node.name]
         refs = list(pings.values()) + list(syncs.values())
         if refs:
@@ -313,7 +324,7 @@ class RayCluster:
                 continue
             if report.get("ports") is not None:
                 self._ports[pod.metadata.uid] = report["ports"]
-            for type_, reason, message in (report.get("status") or {}).get("events") or ():
+            for type_, reason, message in report.get("events") or (report.get("status") or {}).get("events") or ():
                 self._events.append((now, type_, reason, message, pod.key))
             status = pod_status(pod, report, now)
             if status is not pod.status:                # (pod_status keeps the old one when nothing changed)
@@ -321,41 +332,91 @@ class RayCluster:
 
     # -- services (kube-proxy)
     def _sync_services(self) -> None:
-        """Every Service port served by the proxy over its ready endpoints; the port it listens on
-        goes to the Service's status (as a load balancer's ingress) and to the pods' environment."""
+        """Every Service port served by each host's kube-proxy over its ready endpoints; the ports
+        a host listens on go to the environment of that host's new pods, and this host's to the
+        Service's status (as a load balancer's ingress)."""
         snapshot = self.store.snapshot()
-        wanted, env = set(), {}
         live = {p.metadata.uid for p in snapshot.list("Pod")}
         self._ports = {uid: ports for uid, ports in self._ports.items() if uid in live}
+        plan, services = {}, []
+        for svc in snapshot.list("Service"):
+            ep = snapshot.get("Endpoints", svc.name, svc.metadata.namespace)
+            keys = []
+            for port in svc.spec.get("ports") or ():
+                key = (svc.metadata.namespace, svc.name, port.get("name") or str(port.get("port")))
+                plan[key] = (int(port.get("port")), service_backends(snapshot, ep, port, self._ports)
+                             if ep is not None else [])
+                keys.append(key)
+            if keys:
+                services.append((svc, keys))
+        used = self._serve(plan)
+        self._service_env = {host: service_env(services, ports) for host, ports in used.items()}
+        here = used.get(self._host_ip, {})
         with self.store.batch():
-            for svc in snapshot.list("Service"):
-                ns = svc.metadata.namespace
-                ep = snapshot.get("Endpoints", svc.name, ns)
-                used = []
-                for i, port in enumerate(svc.spec.get("ports") or ()):
-                    key = (ns, svc.name, port.get("name") or str(port.get("port")))
-                    wanted.add(key)
-                    backends = service_backends(snapshot, ep, port, self._ports) if ep is not None else []
-                    # pods on this host are reached on loopback (they may listen on 127.0.0.1 only)
-                    backends = [("127.0.0.1" if ip == self._host_ip else ip, n) for ip, n in backends]
-                    used.append(self.proxy.serve(key, int(port.get("port")), backends))
-                if not used:
+            for svc, keys in services:
+                if not all(k in here for k in keys):
                     continue
-                var = svc.name.upper().replace("-", "_")
-                ns_env = env.setdefault(ns, {})
-                ns_env[f"{var}_SERVICE_HOST"] = self.proxy.host
-                ns_env[f"{var}_SERVICE_PORT"] = str(used[0])
-                for port, number in zip(svc.spec.get("ports") or (), used):
-                    if port.get("name"):
-                        ns_env[f"{var}_SERVICE_PORT_{port['name'].upper().replace('-', '_')}"] = str(number)
-                ingress = freeze({"ingress": [{"ip": self.proxy.host,
-                                               "ports": [{"port": n, "protocol": "TCP"} for n in used]}]})
+                ingress = freeze({"ingress": [{"ip": "127.0.0.1",
+                                               "ports": [{"port": here[k], "protocol": "TCP"} for k in keys]}]})
                 if svc.status.get("loadBalancer") != ingress:
                     self.store.update_status(svc.set(status=svc.status.set("loadBalancer", ingress)))
-        for key in self.proxy.keys():
-            if key not in wanted:
-                self.proxy.stop(key)
-        self._service_env = env
+
+    def _serve(self, plan: dict) -> dict:
+        """Give every host's kube-proxy the services when they changed (and every few seconds,
+        so a proxy made anew gets them); returns ``{host IP: {service key: port}}`` as the
+        proxies last answered. A proxy still starting is not waited for."""
+        hosts = dict(self._hosts)
+        if self._host_ip not in hosts:          # a control plane off the Ray machines serves its own host too
+            hosts[self._host_ip] = None
+        now = time.monotonic()
+        for ip, ray_node in hosts.items():
+            proxy = self._proxy(ip, ray_node)
+            sent = self._proxy_sent.get(ip)
+            if ip in self._proxy_calls or (sent is not None and sent[0] == plan and now - sent[2] < JOIN_PERIOD):
+                continue
+            if ray_node is None:
+                self._proxy_sent[ip] = (plan, proxy.sync(plan), now)
+            else:
+                self._proxy_calls[ip] = (plan, proxy.sync.remote(plan))
+        known = [ref for ip, (_, ref) in self._proxy_calls.items() if ip in self._proxy_sent]
+        if known:                               # (an endpoint that went away leaves the proxies this round)
+            ray.wait(known, num_returns=len(known), timeout=1.0)
+        for ip, (sent_plan, ref) in list(self._proxy_calls.items()):
+            if not ray.wait([ref], timeout=0)[0]:
+                continue
+            del self._proxy_calls[ip]
+            try:
+                self._proxy_sent[ip] = (sent_plan, ray.get(ref), now)
+            except ray.exceptions.RayError as e:
+                self.proxies.pop(ip, None)      # its node died: made again on a node of that host
+                self._proxy_sent.pop(ip, None)
+                self._events.append((time.time(), "Warning", "KubeProxyFailed", str(e)[-500:], None))
+        for ip in [ip for ip in self.proxies if ip not in hosts]:
+            self._drop_proxy(ip)
+        return {ip: sent[1] for ip, sent in self._proxy_sent.items()}
+
+    def _proxy(self, ip: str, ray_node: str | None):
+        proxy = self.proxies.get(ip)
+        if proxy is None:
+            if ray_node is None:
+                proxy = HostProxy(ip)
+            else:
+                proxy = ray.remote(HostProxy).options(
+                    name=f"kube-proxy-{ip}", namespace=self.namespace, lifetime="detached", get_if_exists=True,
+                    num_cpus=0, max_restarts=0,
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(ray_node, soft=False),
+                ).remote(ip)
+            self.proxies[ip] = proxy
+        return proxy
+
+    def _drop_proxy(self, ip: str) -> None:
+        proxy = self.proxies.pop(ip)
+        self._proxy_sent.pop(ip, None)
+        self._proxy_calls.pop(ip, None)
+        if isinstance(proxy, HostProxy):
+            proxy.close()
+        else:
+            ray.kill(proxy)
 
     def service_address(self, name: str, namespace: str = "default", port: str | int | None = None) -> tuple[str, int]:
         """Where a Service answers on this host: (address, port), its first port unless one is named."""
@@ -376,7 +437,8 @@ class RayCluster:
         for k in self.kubelets.values():
             ray.kill(k)
         self.kubelets.clear()
-        self.proxy.close()
+        for ip in list(self.proxies):
+            self._drop_proxy(ip)
         if self.store.backend is not None:
             self.store.backend.close()
             self.store.backend = None
@@ -423,6 +485,24 @@ def service_backends(snapshot, endpoints: KObject, port, host_ports: dict) -> li
                         key = cp.get("name") or str(number)
             out.append((address.get("ip") or "127.0.0.1", (host_ports.get(pod.metadata.uid) or {}).get(key, number)))
     return out
+
+
+def service_env(services, ports: dict) -> dict:
+    """``{namespace: {NAME_SERVICE_HOST, NAME_SERVICE_PORT, NAME_SERVICE_PORT_PORTNAME: ...}}`` of the
+    services (``[(Service, its port keys)]``) served on one host at ``ports`` (``{key: port}``),
+    as the kubelet gives a new pod the services of its namespace."""
+    env: dict = {}
+    for svc, keys in services:
+        if not all(k in ports for k in keys):
+            continue
+        var = svc.name.upper().replace("-", "_")
+        ns_env = env.setdefault(svc.metadata.namespace, {})
+        ns_env[f"{var}_SERVICE_HOST"] = "127.0.0.1"
+        ns_env[f"{var}_SERVICE_PORT"] = str(ports[keys[0]])
+        for port, key in zip(svc.spec.get("ports") or (), keys):
+            if port.get("name"):
+                ns_env[f"{var}_SERVICE_PORT_{port['name'].upper().replace('-', '_')}"] = str(ports[key])
+    return env
 
 
 def thaw_pod(pod: KObject) -> dict:

@@ -1,4 +1,4 @@
-"""A pod for the Ray tests: an HTTP server on 127.0.0.1:$PORT.
+"""A pod for the Ray tests: an HTTP server on 127.0.0.1:$PORT ($BIND instead of 127.0.0.1 if set).
 
 ``GET /`` answers ``POD_NAME GREETING``; ``GET /healthz`` answers 200, or 503
 while a file ``unready`` is in the pod's working directory.
@@ -26,4 +26,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     print("serving on", os.environ["PORT"], flush=True)
-    http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+    http.server.ThreadingHTTPServer((os.environ.get("BIND", "127.0.0.1"), int(os.environ["PORT"])),
+                                    Handler).serve_forever()

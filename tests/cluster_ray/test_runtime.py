@@ -7,6 +7,7 @@ import time
 import urllib.request
 
 import pytest
+import ray
 
 from tests.cluster_ray.support import processes_with
 
@@ -44,8 +45,9 @@ def test_a_deployment_runs_real_processes_and_scales_down_and_up(cluster):
     ray_nodes = {n.name for n in cluster.list("Node")}
     assert all(p.status["phase"] == "Running" and p.spec["nodeName"] in ray_nodes for p in pods)
     assert len(processes_with(MARK)) == 2                  # one real process per pod
-    logs = cluster.logs(pods[0].name)
-    assert logs.strip() == f"hello from {pods[0].name} default"
+    # (Ready comes with the process's start, its first line a moment later)
+    cluster.wait_until(lambda c: c.logs(pods[0].name), timeout=10, what="a line in the log")
+    assert cluster.logs(pods[0].name).strip() == f"hello from {pods[0].name} default"
 
     cluster.scale("Deployment", "web", 1)
     cluster.wait_until(lambda c: len(c.list("Pod", "app=web")) == 1 and len(processes_with(MARK)) == 1,
@@ -132,6 +134,66 @@ def test_a_rolling_update_of_the_image_env_keeps_the_service_answering(cluster):
     assert answers[0].endswith(" hello") and any(a.endswith(" v2") for a in answers)
     assert all(_get(address).endswith(" v2") for _ in range(6))            # only new pods answer now
     assert len(cluster.list("ReplicaSet")) >= 2
+
+
+def test_a_pod_reaches_a_service_through_the_kube_proxy_of_its_host(cluster):
+    cluster.wait_until(lambda c: _ready_endpoints(c, "shop") == 2, timeout=30, what="the shop served")
+    code = ("import os, time, urllib.request; "
+            "url = 'http://%s:%s/' % (os.environ['SHOP_SERVICE_HOST'], os.environ['SHOP_SERVICE_PORT']); "
+            f"print(url, urllib.request.urlopen(url, timeout=5).read().decode(), flush=True); time.sleep(600)  # {MARK}")
+    cluster.apply([Deployment.new("client", "default", spec={
+        "replicas": 1, "selector": {"matchLabels": {"app": "client"}},
+        "template": {"metadata": {"labels": {"app": "client"}}, "spec": {
+            "terminationGracePeriodSeconds": 1, "containers": [{"name": "c", "command": ["python", "-c", code]}]}}})])
+    cluster.wait_until(lambda c: [p for p in c.list("Pod", "app=client") if _ready(p)] and
+                       c.logs(c.list("Pod", "app=client")[0].name), timeout=60, what="the client's answer")
+    url, answer = cluster.logs(cluster.list("Pod", "app=client")[0].name).split(maxsplit=1)
+    host, port = cluster.service_address("shop")
+    assert url == f"http://{host}:{port}/"            # this host's kube-proxy, as the Service's status says
+    assert answer.split()[0] in {p.name for p in cluster.list("Pod", "app=shop")}
+
+    # one kube-proxy per machine (every Ray node here shares one address), a named actor of the cluster
+    proxies = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+               if a["namespace"] == cluster.namespace and a["name"].startswith("kube-proxy-")]
+    assert proxies == [f"kube-proxy-{ray.util.get_node_ip_address()}"]
+    cluster.scale("Deployment", "client", 0)
+
+
+def test_an_image_that_cannot_be_pulled_backs_off_and_is_tried_again(cluster):
+    """A runtime_env Ray cannot set up (a package not in Ray's store) is a failed image pull."""
+    def app(image):
+        return Deployment.new("pull", "default", spec={
+            "replicas": 1, "selector": {"matchLabels": {"app": "pull"}},
+            "template": {"metadata": {"labels": {"app": "pull"}}, "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "containers": [{"name": "c", "image": image,
+                                "command": ["python", "-c", f"import time; time.sleep(600)  # {MARK}-pull"]}]}}})
+
+    cluster.apply([app(json.dumps({"working_dir": "gcs://_ray_pkg_0123456789abcdef.zip"}))])
+    reasons = set()
+
+    def pulls(c):
+        for p in c.list("Pod", "app=pull"):
+            for cs in p.status.get("containerStatuses") or ():
+                if "waiting" in cs["state"]:
+                    reasons.add(cs["state"]["waiting"]["reason"])
+        return [e for e in c.events() if e[2] == "Failed" and e[3].startswith("Failed to pull image")]
+
+    cluster.wait_until(lambda c: len(pulls(c)) >= 2, timeout=90, what="a second pull")
+    first, second = pulls(cluster)[:2]
+    assert second[0] - first[0] >= 9.0                      # 10 s of back-off between the tries
+    assert {"ErrImagePull", "ImagePullBackOff"} <= reasons
+    assert "_ray_pkg_0123456789abcdef.zip" in first[3]
+    assert any(e[2] == "BackOff" and e[3].startswith("Back-off pulling image") for e in cluster.events())
+    pod = cluster.list("Pod", "app=pull")[0]
+    assert pod.status["phase"] == "Pending" and not processes_with(MARK + "-pull")
+    assert len(cluster.list("Pod", "app=pull")) == 1                 # the same pod, tried again
+
+    cluster.apply([app("")])                               # a good image rolls the deployment
+    cluster.wait_until(lambda c: [p for p in c.list("Pod", "app=pull") if _ready(p)], timeout=60,
+                       what="the fixed pod running")
+    assert len(processes_with(MARK + "-pull")) == 1
+    cluster.scale("Deployment", "pull", 0)
 
 
 def test_crash_loop_back_off_and_a_failing_liveness_probe_restart_containers(cluster):
