@@ -312,6 +312,23 @@ def _summary(cluster) -> dict:
         lines[f"deployment {d.metadata.namespace}/{d.name}"] = (
             f"{st.get('readyReplicas', 0)}/{d.spec.get('replicas', 1)} ready, "
             f"{st.get('updatedReplicas', 0)} up to date, {st.get('availableReplicas', 0)} available")
+    for s in snap.list("StatefulSet"):
+        st = s.status
+        lines[f"statefulset {s.metadata.namespace}/{s.name}"] = (
+            f"{st.get('readyReplicas', 0)}/{s.spec.get('replicas', 1)} ready, "
+            f"{st.get('updatedReplicas', 0)} up to date")
+    for d in snap.list("DaemonSet"):
+        st = d.status
+        lines[f"daemonset {d.metadata.namespace}/{d.name}"] = (
+            f"{st.get('numberReady', 0)}/{st.get('desiredNumberScheduled', 0)} ready, "
+            f"{st.get('updatedNumberScheduled', 0)} up to date")
+    for j in snap.list("Job"):
+        st = j.status
+        done = next((c["type"] for c in st.get("conditions") or ()
+                     if c.get("type") in ("Complete", "Failed") and c.get("status") == "True"), None)
+        lines[f"job {j.metadata.namespace}/{j.name}"] = (
+            f"{st.get('succeeded', 0)}/{j.spec.get('completions', 1)} succeeded, {st.get('active', 0)} active, "
+            f"{st.get('failed', 0)} failed" + (f": {done}" if done else ""))
     for p in snap.list("Pod"):
         lines[f"pod {p.metadata.namespace}/{p.name}"] = (
             f"{_pod_state(p)} on {p.spec.get('nodeName') or '(not scheduled)'}")
@@ -332,12 +349,15 @@ def _pod_state(p) -> str:
     return f"{phase}{' (ready)' if phase == 'Running' and _ready(p) else ''}"
 
 
+_ORDER = ["node", "deployment", "statefulset", "daemonset", "job", "service", "pod"]
+
+
 def _table(cluster):
     from rich.table import Table
     summary = _summary(cluster)
     t = Table(title=f"reconcile: {cluster.root}", expand=False)
     t.add_column("object")
     t.add_column("state")
-    for key in sorted(summary, key=lambda k: (["node", "deployment", "service", "pod"].index(k.split()[0]), k)):
+    for key in sorted(summary, key=lambda k: (_ORDER.index(k.split()[0]), k)):
         t.add_row(key, summary[key])
     return t

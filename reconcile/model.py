@@ -36,7 +36,7 @@ __all__ = [
     "ModelError", "ObjectMeta", "OwnerReference", "KObject",
     "Namespace", "Node", "Pod", "ReplicaSet", "Deployment", "StatefulSet",
     "DaemonSet", "Job", "CronJob", "Service", "Endpoints", "Lease",
-    "HorizontalPodAutoscaler", "Rule", "Policy",
+    "HorizontalPodAutoscaler", "Rule", "Policy", "ControllerRevision",
     "KINDS", "kind_class", "from_dict", "pod_from_template", "freeze", "thaw", "EMPTY_MAP", "EMPTY_VEC",
 ]
 
@@ -363,7 +363,7 @@ def _plain(value: Any) -> Any:
 
 
 _TOP_FIELDS = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
-_NO_SPEC = {"Endpoints": frozenset({"subsets"})}
+_NO_SPEC = {"Endpoints": frozenset({"subsets"}), "ControllerRevision": frozenset({"data", "revision"})}
 _ALIASES = {("HorizontalPodAutoscaler", "autoscaling/v1")}
 
 
@@ -393,10 +393,11 @@ HorizontalPodAutoscaler = _kind("HorizontalPodAutoscaler", "autoscaling/v2",
                                 plural="horizontalpodautoscalers")
 Rule = _kind("Rule", "reconcile.dev/v1")
 Policy = _kind("Policy", "reconcile.dev/v1", namespaced=False, plural="policies")
+ControllerRevision = _kind("ControllerRevision", "apps/v1")   # a StatefulSet's template history
 
 KINDS: dict[str, type[KObject]] = {c.KIND: c for c in (
     Namespace, Node, Pod, Service, Endpoints, ReplicaSet, Deployment, StatefulSet,
-    DaemonSet, Job, CronJob, Lease, HorizontalPodAutoscaler, Rule, Policy)}
+    DaemonSet, Job, CronJob, Lease, HorizontalPodAutoscaler, Rule, Policy, ControllerRevision)}
 
 _BY_NAME = {}
 for _c in KINDS.values():

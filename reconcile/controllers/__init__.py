@@ -13,8 +13,10 @@ __all__ = ["default_rules"]
 
 def default_rules(node_grace: float = 40.0, eviction_timeout: float = 300.0, schedulers=None) -> tuple[Rule, ...]:
     """Every built-in controller, with the node lifecycle periods given."""
-    from reconcile.controllers import deployment, endpoints, gc, nodelifecycle, replicaset, scheduling
-    rules = [deployment.RULE, replicaset.RULE, endpoints.RULE, *gc.RULES,
-             *nodelifecycle.rules(grace=node_grace, eviction=eviction_timeout),
+    from reconcile.controllers import (
+        daemonset, deployment, endpoints, gc, job, nodelifecycle, replicaset, scheduling, statefulset,
+    )
+    rules = [deployment.RULE, replicaset.RULE, statefulset.RULE, daemonset.RULE, job.RULE, endpoints.RULE,
+             *gc.RULES, *nodelifecycle.rules(grace=node_grace, eviction=eviction_timeout),
              scheduling.scheduling_rule(schedulers)]
     return tuple(rules)

@@ -11,7 +11,7 @@ from reconcile._memo import IdentityMemo
 from reconcile.model import KObject, OwnerReference
 
 __all__ = ["workload_selector", "controller_of", "is_controlled_by", "owner_reference", "with_owner",
-           "without_owner", "pod_name", "is_active", "is_ready", "condition", "set_condition"]
+           "without_owner", "claim_pods", "pod_name", "is_active", "is_ready", "condition", "set_condition"]
 
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"   # Kubernetes' rand.String alphabet (no vowels, no 0/1/3)
 
@@ -101,3 +101,18 @@ def set_condition(conditions, type_: str, status: str, now: float, reason: str =
         out.append(pmap({"type": type_, "status": status, "reason": reason, "message": message,
                          "lastTransitionTime": now, "lastUpdateTime": now}))
     return pvector(out)
+
+
+def claim_pods(snapshot, owner, selects):
+    """``ClaimPods``: (pods ``owner`` controls, whatever their phase; orphans whose labels ``selects``
+    accepts, to adopt; controlled pods it no longer accepts, to release)."""
+    uid, owned, adopt, release = owner.metadata.uid, [], [], []
+    for p in snapshot.owned_by(uid, "Pod"):
+        c = controller_of(p)
+        if c is None or c.uid != uid:
+            continue
+        (owned if selects(p.metadata.labels) else release).append(p)
+    if owner.metadata.deletionTimestamp is None:
+        adopt = [p for p in snapshot.orphan_pods(owner.metadata.namespace)
+                 if p.metadata.deletionTimestamp is None and selects(p.metadata.labels)]
+    return owned, adopt, release

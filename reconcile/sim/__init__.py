@@ -27,7 +27,7 @@ from reconcile import labels as _labels
 from reconcile.controllers import default_rules
 from reconcile.engine import Engine, Rule
 from reconcile.model import KObject
-from reconcile.sim.kubelet import CRASHES, FAILED, READY, kubelet_rules
+from reconcile.sim.kubelet import CRASHES, EXITS, FAILED, READY, kubelet_rules
 from reconcile.store import Store, apply_object
 
 __all__ = ["SimCluster", "VirtualClock", "SimEvent"]
@@ -191,6 +191,27 @@ class SimCluster:
         """The pod's first container exits with an error (its restart policy decides what follows)."""
         pod = self.store.get("Pod", name, namespace)
         self._annotate("Pod", name, namespace, CRASHES, str(int(pod.metadata.annotations.get(CRASHES, "0")) + 1))
+
+    def complete_pod(self, name: str, namespace: str = "default", exit_code: int = 0) -> None:
+        """The pod's containers exit now with ``exit_code`` (0: success); the restart policy decides
+        what follows: ``Never`` finishes the pod (``Succeeded`` for 0, else ``Failed``),
+        ``OnFailure`` finishes it for 0 and restarts it (after the back-off) otherwise, ``Always``
+        restarts it. For pods that finish by themselves, give them (or their template) the
+        annotation ``sim.reconcile.dev/run-seconds`` (and ``sim.reconcile.dev/exit-code``).
+
+        >>> from reconcile.model import Node, Pod
+        >>> sim = SimCluster()
+        >>> _ = sim.apply([Node.new("n1"), Pod.new("once", "default", spec={
+        ...     "restartPolicy": "Never", "containers": [{"name": "c"}]})])
+        >>> _ = sim.advance(5)
+        >>> sim.complete_pod("once")
+        >>> p = sim.get("Pod", "once")
+        >>> p.status["phase"], p.status["containerStatuses"][0]["state"]["terminated"]["exitCode"]
+        ('Succeeded', 0)
+        """
+        pod = self.store.get("Pod", name, namespace)
+        before = pod.metadata.annotations.get(EXITS)
+        self._annotate("Pod", name, namespace, EXITS, f"{before},{int(exit_code)}" if before else str(int(exit_code)))
 
     def set_ready(self, name: str, ready: bool, namespace: str = "default") -> None:
         """Make the pod's readiness probe pass or fail."""

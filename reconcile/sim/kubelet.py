@@ -6,14 +6,25 @@ state in the store and the rules stay pure:
 - ``sim.reconcile.dev/failed`` on a Node: its kubelet is dead (no
   heartbeat, no pod updates), as when a machine fails.
 - ``sim.reconcile.dev/crashes`` on a Pod: how many times its first
-  container has been made to crash; each new crash is handled once.
+  container has been made to crash (exit code 1); each new crash is
+  handled once.
+- ``sim.reconcile.dev/exits`` on a Pod: the exit codes its containers
+  have been made to exit with, comma-separated, oldest first
+  (``SimCluster.complete_pod`` adds one); each new one is handled once.
+- ``sim.reconcile.dev/run-seconds`` on a Pod (or a pod template): its
+  containers exit by themselves after running that long (counted from
+  each start), with the code in ``sim.reconcile.dev/exit-code`` (default
+  0). This is how a Job's pods finish.
 - ``sim.reconcile.dev/ready`` on a Pod: ``"false"`` makes its readiness
   probe fail.
 
 Restart policy and crash-loop back-off follow the kubelet: ``Always``
-restarts any exit, ``OnFailure`` a failed one, ``Never`` none (the pod
-fails); restarts wait 10 s, doubling up to 5 min, reset after 10 min of
-running, and the container waits in ``CrashLoopBackOff`` meanwhile.
+restarts any exit, ``OnFailure`` a failed one (an exit with code 0 makes
+the pod ``Succeeded``), ``Never`` none (the pod is ``Succeeded`` after
+code 0, else ``Failed``); restarts wait 10 s, doubling up to 5 min, reset
+after 10 min of running, and the container waits in ``CrashLoopBackOff``
+meanwhile. A finished pod's containers are ``terminated`` with their exit
+code and ``finishedAt``.
 """
 
 from __future__ import annotations
@@ -31,10 +42,13 @@ from reconcile.engine import Rule
 from reconcile.model import EMPTY_MAP, Lease, freeze
 from reconcile.pods import next_backoff
 
-__all__ = ["kubelet_rules", "FAILED", "CRASHES", "READY", "HEARTBEAT"]
+__all__ = ["kubelet_rules", "FAILED", "CRASHES", "EXITS", "RUN_SECONDS", "EXIT_CODE", "READY", "HEARTBEAT"]
 
 FAILED = "sim.reconcile.dev/failed"
 CRASHES = "sim.reconcile.dev/crashes"
+EXITS = "sim.reconcile.dev/exits"
+RUN_SECONDS = "sim.reconcile.dev/run-seconds"
+EXIT_CODE = "sim.reconcile.dev/exit-code"
 READY = "sim.reconcile.dev/ready"
 HEARTBEAT = 10.0              # seconds between lease renewals, as the kubelet does
 RELIST = 1.0                  # the kubelet's PLEG relists containers every second: starts are seen on a tick
@@ -51,17 +65,43 @@ def _pod_ip(node_index: int, pod_uid: str) -> str:
     return f"10.{(node_index >> 8) & 255}.{node_index & 255}.{h % 254 + 1}"
 
 
+def _terminated(code: int, now: float) -> dict:
+    return {"exitCode": code, "reason": "Completed" if code == 0 else "Error", "finishedAt": now}
+
+
 def _container_statuses(pod, now: float, running: bool, ready: bool, restarts: int, waiting: str | None,
-                        last_exit: int | None):
+                        last_exit: int | None, exited: int | None = None):
+    """The containers' statuses: running, or waiting (``waiting`` says why), or (``exited``, an exit
+    code) terminated for good; ``last_exit`` is the code of the run before a restart."""
     out = []
     for c in pod.spec.get("containers") or ():
-        state = {"running": {"startedAt": now}} if running else {"waiting": {"reason": waiting or "ContainerCreating"}}
+        if exited is not None:
+            state = {"terminated": _terminated(exited, now)}
+        elif running:
+            state = {"running": {"startedAt": now}}
+        else:
+            state = {"waiting": {"reason": waiting or "ContainerCreating"}}
         entry = {"name": c.get("name"), "ready": ready and running, "restartCount": restarts,
                  "started": running, "state": state, "image": c.get("image", "")}
-        if last_exit is not None:
-            entry["lastState"] = {"terminated": {"exitCode": last_exit, "reason": "Error", "finishedAt": now}}
+        if last_exit is not None and exited is None:
+            entry["lastState"] = {"terminated": _terminated(last_exit, now)}
         out.append(freeze(entry))
     return pvector(out)
+
+
+def _exit_codes(pod) -> list[int]:
+    """The codes of ``sim.reconcile.dev/exits``, oldest first (what is not an int is left out)."""
+    text = pod.metadata.annotations.get(EXITS) or ""
+    return [int(v) for v in text.split(",") if v.strip().lstrip("-").isdigit()]
+
+
+def _run_seconds(pod) -> tuple[float, int] | None:
+    """(how long the containers run before they exit by themselves, with which code), or None."""
+    a = pod.metadata.annotations
+    try:
+        return float(a[RUN_SECONDS]), int(a.get(EXIT_CODE, "0"))
+    except (KeyError, ValueError):
+        return None
 
 
 def qos_class(spec) -> str:
@@ -176,7 +216,7 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
             if now < start:
                 return Result(requeue_after=start - now)
             status = started_status(pod, st, node, scheduled, now, want_ready, 0, None)
-            return Result((UpdateStatus(pod.set(status=status)),))
+            return Result((UpdateStatus(pod.set(status=status)),), requeue_after=_first_run(pod))
         restarts = (st.get("containerStatuses") or [EMPTY_MAP])[0].get("restartCount", 0)
         if sim.get("restartAt") is not None:
             due = sim["restartAt"]
@@ -185,36 +225,56 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
             status = started_status(pod, st, node, st.get("startTime", now), now, want_ready, restarts,
                                     sim.get("lastExit"))
             status = status.set("sim", sim.discard("restartAt").set("runningSince", now))
-            return Result((UpdateStatus(pod.set(status=status)),))
-        # Running: readiness changes and crashes
+            return Result((UpdateStatus(pod.set(status=status)),), requeue_after=_first_run(pod))
+        # Running: crashes, exits, readiness changes
         crashes = int(pod.metadata.annotations.get(CRASHES, "0"))
         if crashes > sim.get("crashesSeen", 0):
-            return _crash(pod, sim, crashes, restarts, now)
+            return _exit(pod, sim.set("crashesSeen", crashes), 1, restarts, now)
+        exits = _exit_codes(pod)
+        if len(exits) > sim.get("exitsSeen", 0):
+            return _exit(pod, sim.set("exitsSeen", len(exits)), exits[-1], restarts, now)
+        wait = None
+        run = _run_seconds(pod)
+        if run is not None:
+            wait = _running_since(st, now) + run[0] - now
+            if wait <= 0:
+                return _exit(pod, sim, run[1], restarts, now)
         ready_now = any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or ())
         if ready_now != want_ready:
             value = "True" if want_ready else "False"
             conds = set_condition(set_condition(st.get("conditions"), "ContainersReady", value, now), "Ready", value, now)
             cs = pvector(c.set("ready", want_ready) for c in st.get("containerStatuses") or ())
-            return Result((UpdateStatus(pod.set(status=st.update({"conditions": conds, "containerStatuses": cs}))),))
-        return Result()
+            return Result((UpdateStatus(pod.set(status=st.update({"conditions": conds, "containerStatuses": cs}))),),
+                          requeue_after=wait)
+        return Result(requeue_after=wait)
 
-    def _crash(pod, sim, crashes, restarts, now):
+    def _first_run(pod) -> float | None:
+        run = _run_seconds(pod)
+        return None if run is None else run[0]
+
+    def _exit(pod, sim, code: int, restarts: int, now: float) -> Result:
+        """The containers exit with ``code``: the restart policy says whether they start again
+        (after the back-off) or the pod is finished."""
         st = pod.status
         policy = pod.spec.get("restartPolicy", "Always")
-        sim = sim.set("crashesSeen", crashes).set("lastExit", 1)
-        conds = set_condition(set_condition(st.get("conditions"), "ContainersReady", "False", now), "Ready", "False", now)
-        if policy == "Never":
-            status = st.update({"phase": "Failed", "conditions": conds, "sim": sim,
-                                "containerStatuses": _container_statuses(pod, now, False, False, restarts,
-                                                                          "Error", 1)})
+        sim = sim.set("lastExit", code)
+        if policy == "Never" or (policy == "OnFailure" and code == 0):
+            conds = set_condition(set_condition(st.get("conditions"), "ContainersReady", "False", now, "PodCompleted"),
+                                  "Ready", "False", now, "PodCompleted")
+            status = st.update({"phase": "Succeeded" if code == 0 else "Failed", "conditions": conds, "sim": sim,
+                                "containerStatuses": _container_statuses(pod, now, False, False, restarts, None,
+                                                                          None, exited=code)})
+            if code == 0:
+                return Result((UpdateStatus(pod.set(status=status)),))
             return Result((UpdateStatus(pod.set(status=status)),
-                           Emit("Warning", "Failed", "Container exited with code 1; restartPolicy is Never",
+                           Emit("Warning", "Failed", f"Container exited with code {code}; restartPolicy is {policy}",
                                 pod.key)))
+        conds = set_condition(set_condition(st.get("conditions"), "ContainersReady", "False", now), "Ready", "False", now)
         backoff = float(next_backoff(sim.get("backoff") or None, _running_since(st, now), now))
         sim = sim.set("backoff", backoff).set("restartAt", now + backoff)
         status = st.update({"conditions": conds, "sim": sim,
                             "containerStatuses": _container_statuses(pod, now, False, False, restarts + 1,
-                                                                      "CrashLoopBackOff", 1)})
+                                                                      "CrashLoopBackOff", code)})
         return Result((UpdateStatus(pod.set(status=status)),
                        Emit("Warning", "BackOff", f"Back-off {backoff:g}s restarting failed container", pod.key)),
                       requeue_after=backoff)

@@ -203,6 +203,19 @@ def test_the_shop_example_serves_its_web_pods_on_localhost(tmp_path):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
                 answers.add(r.read().decode())
         assert len(answers) == 3 and all(re.fullmatch(r"hello from web-[a-z0-9]+-[a-z0-9]{5}\n", a) for a in answers)
+
+        # the rest of the shop: the migration job completes, the key-value members come up in
+        # order each knowing its ordinal, and a log agent runs on every node
+        for line in ("job shop/migrate: 1/1 succeeded, 0 active, 0 failed: Complete",
+                     "statefulset shop/kv: 3/3 ready", "daemonset shop/log-agent: 4/4 ready"):
+            while line not in log_path.read_text():
+                assert proc.poll() is None and time.monotonic() < end, log_path.read_text()
+                time.sleep(0.5)
+        for ordinal in range(3):
+            out = subprocess.run([sys.executable, "-m", "reconcile.cli", "logs", f"kv-{ordinal}", "-n", "shop",
+                                  "--state", str(tmp_path / "state")], cwd=root, capture_output=True, text=True,
+                                 timeout=60)
+            assert out.returncode == 0 and out.stdout.startswith(f"kv member {ordinal} on port "), out
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=90) == 0
     finally:

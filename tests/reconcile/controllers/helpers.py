@@ -40,3 +40,42 @@ class State:
 
 def kinds(result):
     return [type(a).__name__ for a in result.actions]
+
+
+def apply(state, result):
+    """Carry out a controller's actions on the state's store, as the engine would."""
+    from reconcile.actions import apply_action
+    for a in result.actions:
+        apply_action(state.store, a, state.now, lambda *_: None)
+
+
+def settle(state, reconcile, key, after=None, rounds=20):
+    """Run ``reconcile`` on ``key`` and carry out its actions (then ``after(state)``, standing in
+    for the rest of the cluster) until it asks for nothing but events; returns that last result."""
+    for _ in range(rounds):
+        result = reconcile(state.snapshot, key, state.now)
+        if all(type(a).__name__ == "Emit" for a in result.actions):
+            return result
+        apply(state, result)
+        if after is not None:
+            after(state)
+    raise AssertionError(f"{key} did not settle in {rounds} rounds")
+
+
+def words(result, create=lambda obj: "Create", update=lambda obj: f"Update {obj.name}"):
+    """A result's actions as short words, to compare with a table's: ``create(obj)``,
+    ``Delete <name>``, ``update(obj)``, ``Status``, ``Event <reason>``."""
+    out = []
+    for a in result.actions:
+        kind = type(a).__name__
+        if kind == "Create":
+            out.append(create(a.object))
+        elif kind == "Delete":
+            out.append(f"Delete {a.name}")
+        elif kind == "Update":
+            out.append(update(a.object))
+        elif kind == "UpdateStatus":
+            out.append("Status")
+        elif kind == "Emit":
+            out.append(f"Event {a.reason}")
+    return out
