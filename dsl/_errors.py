@@ -45,6 +45,10 @@ class DslError(ValueError):
     def __str__(self) -> str:
         return self.render()
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it (a notebook cell, the console): the rendered error, no traceback."""
+        return self.render().splitlines()
+
 
 class DslSyntaxError(DslError):
     """The text does not follow the grammar; the message says what was expected."""

@@ -3,7 +3,9 @@
 The core: the object model (:mod:`reconcile.model`), label selectors
 (:mod:`reconcile.labels`), quantities and durations
 (:mod:`reconcile.quantity`). The language lives in :mod:`dsl`, the Ray
-runtime in :mod:`cluster_ray`.
+runtime in :mod:`cluster_ray`, the notebook front ends (the ``reconcile``
+Jupyter kernel, the ``%%cluster`` magics, the widgets) in
+:mod:`reconcile.notebook`: ``%load_ext reconcile`` loads the magics.
 """
 
 from reconcile.model import (
@@ -19,3 +21,15 @@ __all__ = [
     "KObject", "Lease", "ModelError", "Namespace", "Node", "ObjectMeta", "OwnerReference", "Pod",
     "Policy", "ReplicaSet", "Rule", "Service", "StatefulSet", "from_dict", "__version__",
 ]
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext reconcile``: the ``%%cluster`` and ``%cluster`` magics (the front end is
+    imported only here, so the core does not depend on it)."""
+    from reconcile.notebook.magics import load_ipython_extension as load
+    load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    from reconcile.notebook.magics import unload_ipython_extension as unload
+    unload(ipython)

@@ -211,6 +211,13 @@ def _cmd_logs(args) -> int:
     return logs(args.state, args.pod, args.namespace, args.container, args.tail, args.follow, args.address)
 
 
+def _cmd_kernel(args) -> int:
+    from reconcile.notebook.kernel import install
+    where = install(user=args.user, prefix=args.prefix, sys_prefix=args.sys_prefix)
+    print(f"Installed the reconcile kernel in {where}")
+    return 0
+
+
 def _errors():
     import dsl
     return (dsl.DslError, ValueError)
@@ -304,6 +311,19 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--state", metavar="DIR", default=".reconcile", help="the data directory (default .reconcile)")
     lg.add_argument("--address", metavar="ADDR", help="the Ray cluster (default: the data directory's own)")
     lg.set_defaults(func=_cmd_logs)
+
+    k = sub.add_parser("kernel", help="the reconcile Jupyter kernel",
+                       description="Manage the Jupyter kernel whose cells are the cluster language.")
+    ksub = k.add_subparsers(dest="kernel_command", metavar="ACTION")
+    ksub.required = True
+    ki = ksub.add_parser("install", help="install the kernelspec (like 'jupyter kernelspec install')",
+                         description="Install the 'reconcile' kernelspec for Jupyter (the system-wide "
+                                     "Jupyter path unless --user, --sys-prefix or --prefix says otherwise).")
+    where = ki.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="for the current user only")
+    where.add_argument("--sys-prefix", action="store_true", help="in this Python's prefix (a virtualenv's)")
+    where.add_argument("--prefix", metavar="PREFIX", help="under PREFIX/share/jupyter/kernels")
+    ki.set_defaults(func=_cmd_kernel)
     return p
 
 

@@ -19,6 +19,10 @@ class ReconcileError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it (a notebook cell, the console): its name and message only."""
+        return [f"{type(self).__name__}: {self.message}"]
+
 
 class NotFound(ReconcileError, KeyError):
     """No such object: create it, or stop looking."""
