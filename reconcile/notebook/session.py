@@ -46,7 +46,7 @@ from reconcile.model import KObject, ModelError, Node, kind_class, thaw
 from reconcile.notebook.commands import Command, CommandError, parse_command, split_cell
 from reconcile.notebook.display import Table, Text, age
 
-__all__ = ["Session", "SessionError", "rollout_status"]
+__all__ = ["Session", "SessionError", "rollout_status", "pod_status", "pod_ready", "node_status"]
 
 Progress = Callable[[str], None]
 WAIT_TIMEOUT = 300.0          # seconds a command waits on Ray before giving up
@@ -536,6 +536,14 @@ class Session:
         self._notify()
         return Text(f"advanced {duration}: the simulator's clock is at {self.cluster.now:g}s")
 
+    def failed(self, node: str) -> bool:
+        """Whether the simulator's node was failed (``fail``) and not recovered."""
+        if not self.simulated:
+            return False
+        from reconcile.sim.kubelet import FAILED
+        n = self.snapshot().get("Node", node, None)
+        return n is not None and n.metadata.annotations.get(FAILED) == "true"
+
     def _simulator_only(self, what: str, instead: str) -> None:
         if not self.simulated:
             raise SessionError(f"{what} is for the simulator: {instead}")
@@ -633,7 +641,8 @@ def _default_nodes() -> list[KObject]:
     return [Node.new(f"node-{i}", status={"capacity": cap}) for i in range(1, 4)]
 
 
-def _ready(obj) -> bool:
+def pod_ready(obj) -> bool:
+    """Whether the object's ``Ready`` condition is True."""
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in obj.status.get("conditions") or ())
 
 
@@ -665,13 +674,17 @@ def _pod_row(s, p, now):
     return [p.name, f"{ready}/{n}", pod_status(p), str(restarts), _age(p, now), p.spec.get("nodeName") or "<none>"]
 
 
+def node_status(node: KObject) -> str:
+    """kubectl's STATUS of a node: ``Ready``, ``NotReady`` or ``Unknown``, then ``,SchedulingDisabled``
+    when it is cordoned."""
+    ready = next((c.get("status") for c in node.status.get("conditions") or () if c.get("type") == "Ready"), None)
+    text = {"True": "Ready", "Unknown": "Unknown"}.get(ready, "NotReady")
+    return text + (",SchedulingDisabled" if node.spec.get("unschedulable") else "")
+
+
 def _node_row(s, n, now):
-    status = {c.get("type"): c.get("status") for c in n.status.get("conditions") or ()}.get("Ready")
-    text = {"True": "Ready", "False": "NotReady"}.get(status, "Unknown" if status else "NotReady")
-    if n.spec.get("unschedulable"):
-        text += ",SchedulingDisabled"
     pods = sum(1 for _ in s.snapshot().pods_on_node(n.name))
-    return [n.name, text, str(pods), _age(n, now)]
+    return [n.name, node_status(n), str(pods), _age(n, now)]
 
 
 def _deployment_row(s, d, now):
