@@ -80,14 +80,14 @@ class RayCluster:
         for rule in default_rules(node_grace=node_grace, eviction_timeout=eviction_timeout):
             self.engine.add(rule)            # (each rule is queued for every object already in the store)
         self.engine.enqueue("scheduler", scheduler_key())
-        self._started_ray = False
+        self._joined_ray = False        # whether ray.init was this cluster's (down() undoes it)
         if not ray.is_initialized():
             kwargs = dict(namespace=self.namespace, log_to_driver=False, configure_logging=False)
             if address or os.environ.get("RAY_ADDRESS"):
                 ray.init(address=address or os.environ["RAY_ADDRESS"], **kwargs)
             else:
                 ray.init(num_cpus=num_cpus, include_dashboard=False, **kwargs)
-                self._started_ray = True
+            self._joined_ray = True
         self.kubelets: dict = {}
         self._host_ip = ray.util.get_node_ip_address()
         self._hosts: dict = {}          # host IP -> the Ray node its kube-proxy runs on
@@ -430,7 +430,8 @@ class RayCluster:
 
     # -- the end
     def down(self, grace: float | None = None) -> None:
-        """Stop every pod and kubelet; stop Ray if this cluster started it."""
+        """Stop every pod, kubelet and kube-proxy; leave Ray if this cluster joined it (a local Ray
+        it started stops with it)."""
         refs = [k.shutdown.remote(grace) for k in self.kubelets.values()]
         if refs:
             ray.wait(refs, num_returns=len(refs), timeout=(grace or 30) + 15)
@@ -442,9 +443,9 @@ class RayCluster:
         if self.store.backend is not None:
             self.store.backend.close()
             self.store.backend = None
-        if self._started_ray:
+        if self._joined_ray:
             ray.shutdown()
-            self._started_ray = False
+            self._joined_ray = False
 
 
 def follow_log(actor, container: str | None, tail: int | None, poll: float = 0.2, stop=None):

@@ -88,6 +88,7 @@ class CellRunner:
     def __init__(self, shell, session: Session | None = None):
         self.shell = shell
         self.session = session or Session()
+        self.session.on_change(lambda s: self._publish())      # (a connect from Python, too)
         self._publish()
 
     def _publish(self) -> None:
@@ -99,24 +100,39 @@ class CellRunner:
         return f"cell[{self.shell.execution_count}]"
 
     def run(self, text: str, first_line: int = 1, last: bool = True):
+        """Run language lines; each result is shown as soon as it is made, except that the last of
+        the cell is returned (to be Out[n]). A wait's progress is one output updated in place."""
         from IPython.display import display
         handle = None
+        held = []                                 # the newest result, not shown yet
+
+        def flush() -> None:
+            while held:
+                display(held.pop(0))
+
+        def on_result(result) -> None:
+            flush()
+            held.append(result)
 
         def progress(message: str) -> None:
             nonlocal handle
+            flush()                               # (what came before the wait is shown first)
             if handle is None:
                 handle = display(Text(message), display_id=True)
             else:
                 handle.update(Text(message))
 
         try:
-            results = self.session.run_all(text, self.path(), progress, first_line)
+            self.session.run_all(text, self.path(), progress, first_line, on_result=on_result)
+        except BaseException:
+            flush()                               # what was done before the error is shown above it
+            raise
         finally:
             self._publish()                       # (a connect changes the cluster)
-        shown = results if not last else results[:-1]
-        for r in shown:
-            display(r)
-        return results[-1] if last and results else None
+        if not last:
+            flush()
+            return None
+        return held.pop() if held else None
 
 
 # -- kernel services: completion, inspection, completeness

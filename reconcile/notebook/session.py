@@ -76,6 +76,7 @@ class Session:
         self.cluster = None
         self.target = None
         self._listeners: list[Callable[["Session"], None]] = []
+        self.dashboards: list = []          # the dashboards the ``dashboard`` command made, newest last
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None
         self.connect(target)
@@ -102,6 +103,8 @@ class Session:
             self._stop = threading.Event()
             self._loop = threading.Thread(target=self._run_loop, name="reconcile-control-plane", daemon=True)
             self._loop.start()
+            self.wait_until(lambda s: all(node_status(n) == "Ready" for n in s.cluster.list("Node")),
+                            timeout=120, what="every node Ready")
             nodes = ", ".join(n.name for n in self.cluster.list("Node"))
             where = "a local Ray" if address is None else f"the Ray cluster at {address}"
             message = f"connected to {where}: nodes {nodes}"
@@ -222,7 +225,8 @@ class Session:
         return results[-1] if results else None
 
     def run_all(self, text: str, path: str = "<cell>", progress: Progress | None = None,
-                first_line: int = 1) -> list:
+                first_line: int = 1, on_result: Callable[[object], None] | None = None) -> list:
+        """Every step's result, in order (``on_result`` hears each as soon as it is made)."""
         steps = split_cell(text)
         for s in steps:
             if s.kind == "python":
@@ -236,7 +240,7 @@ class Session:
                 parsed.append(("definitions", dsl.parse("\n" * (line - 1) + s.text, path)))
             else:
                 parsed.append(("command", parse_command(s.text, line, path)))
-        results, pending = [], []
+        results, pending = _Results(on_result), []
         for what, item in parsed:
             if what == "definitions":
                 pending.extend(item)
@@ -254,7 +258,7 @@ class Session:
             results.append(self.command(item, progress, path))
         if pending:
             results.append(self.apply(pending))
-        return results
+        return list(results)
 
     def command(self, cmd: Command, progress: Progress | None = None, path: str | None = None):
         """Carry out one parsed command; a :class:`SessionError` becomes a :class:`CommandError`
@@ -269,7 +273,8 @@ class Session:
                 return self.connect(a["target"])
             if cmd.name == "dashboard":
                 from reconcile.notebook.widgets import Dashboard
-                return Dashboard(self)
+                self.dashboards.append(Dashboard(self))
+                return self.dashboards[-1]
             return getattr(self, _METHODS.get(cmd.name, cmd.name))(**a)
         except (SessionError, ReconcileError, ValueError) as e:
             if isinstance(e, DslError):
@@ -279,6 +284,21 @@ class Session:
             column = cmd.text.find(word, len(cmd.name)) + 1 if word and word in cmd.text else 1
             raise CommandError(getattr(e, "message", None) or str(e), cmd.line, max(column, 1), path,
                                cmd.text) from None
+
+    def wait_until(self, predicate: Callable[["Session"], bool], timeout: float = WAIT_TIMEOUT,
+                   what: str = "the condition") -> None:
+        """Wait until ``predicate(session)`` holds: on Ray, as the control plane's rounds go by; in
+        the simulator, once it has settled (its clock does not wait for anyone)."""
+        if self.simulated:
+            self._settle()
+            if not predicate(self):
+                raise SessionError(f"{what} does not hold once the simulator has settled")
+            return
+        end = time.monotonic() + timeout
+        while not predicate(self):
+            if time.monotonic() > end:
+                raise SessionError(f"{what} did not hold within {timeout:g}s")
+            time.sleep(0.25)
 
     # -- the commands
     def apply(self, manifest: Iterable[KObject]) -> Text:
@@ -547,6 +567,17 @@ class Session:
     def _simulator_only(self, what: str, instead: str) -> None:
         if not self.simulated:
             raise SessionError(f"{what} is for the simulator: {instead}")
+
+
+class _Results(list):
+    def __init__(self, on_result):
+        super().__init__()
+        self.on_result = on_result
+
+    def append(self, result) -> None:
+        super().append(result)
+        if self.on_result is not None:
+            self.on_result(result)
 
 
 def rollout_status(obj: KObject) -> tuple[bool, str]:

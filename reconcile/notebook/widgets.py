@@ -402,6 +402,12 @@ class Dashboard(w.VBox):
         self.error.value = "" if message is None else (
             f'<span style="color:#c62828">&#9888; {html.escape(message)}</span>')
 
+    def __repr__(self) -> str:
+        """The ``text/plain`` twin of the widget: what it shows, in a line."""
+        cells = self.pod_cells()
+        return (f"<reconcile dashboard: {len(self.node_status())} nodes, {len(cells)} pods, "
+                f"{sum(1 for _, state in cells.values() if state == 'running')} running and ready>")
+
     def close(self) -> None:
         """Stop following the cluster and close every widget of the dashboard."""
         self._closed = True
