@@ -68,3 +68,12 @@ def test_a_bad_command_names_its_line_and_column_and_its_usage(line, column, wor
     rendered = str(err).splitlines()
     assert rendered[0].startswith(f"cell[3]:7:{column}: ") and rendered[1].strip() == line
     assert rendered[2].index("^") == rendered[1].index(line) + column - 1
+
+
+def test_every_command_is_in_the_notebook_docs():
+    import pathlib
+
+    from reconcile.notebook.commands import COMMANDS
+    docs = (pathlib.Path(__file__).resolve().parents[3] / "docs" / "notebook.md").read_text()
+    missing = [c for c in COMMANDS if f"`{c}" not in docs]
+    assert not missing
