@@ -96,8 +96,11 @@ class Session:
             message = (f"connected to the simulator (seed {self.seed}): a virtual clock, "
                        "simulated nodes, every change run until the cluster settles")
         else:
-            from cluster_ray.runtime import RayCluster
             address = None if target == "local" else target
+            if address is not None:         # a Ray started by `ray start` wants its token (before ray is imported)
+                from cluster_ray.local import use_token_auth
+                use_token_auth()
+            from cluster_ray.runtime import RayCluster
             self.cluster = RayCluster(address=address, num_cpus=self.num_cpus)
             self.target = target
             self._stop = threading.Event()

@@ -31,3 +31,65 @@ def test_connect_local_runs_real_pods_with_progress_and_logs():
     finally:
         session.close()
     assert processes_with(MARK) == []
+
+
+CLIENT = """
+import sys
+from reconcile.notebook.session import Session
+s = Session()
+print(s.run(f"connect ray://127.0.0.1:{sys.argv[1]}"))
+s.run("deployment echo {\\n  replicas 2\\n  labels app=echo\\n  termination-grace 1s\\n"
+      "  container main { command sleep 100000 }\\n}")
+print(s.run("rollout status echo"))
+print(s.run("get pods"))
+s.close()
+"""
+
+
+def test_connect_ray_client_address():
+    """``connect ray://HOST:PORT``: a Ray Client connection to a Ray head started by ``ray start``
+    (in a process group of the test's own, stopped at the end; the client in a process of its own)."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    from cluster_ray.local import stop_process_group
+
+    def free_port():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    env = dict(os.environ, RAY_AUTH_MODE="token")
+    client_port, gcs_port = free_port(), free_port()
+    temp = tempfile.mkdtemp(prefix="rc-")          # short: Ray's socket paths must fit in 107 bytes
+    head = subprocess.Popen(["ray", "start", "--head", "--block", f"--port={gcs_port}",
+                             f"--ray-client-server-port={client_port}", "--num-cpus=2", "--include-dashboard=false",
+                             "--disable-usage-stats", f"--temp-dir={temp}",
+                             "--min-worker-port=30000", "--max-worker-port=30999"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        end = time.monotonic() + 120
+        while True:
+            assert head.poll() is None and time.monotonic() < end, "the Ray head did not start"
+            try:
+                socket.create_connection(("127.0.0.1", client_port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        out = subprocess.run([sys.executable, "-c", CLIENT, str(client_port)], env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        lines = out.stdout.splitlines()
+        assert lines[0].startswith(f"connected to the Ray cluster at ray://127.0.0.1:{client_port}: nodes ray-")
+        assert lines[1] == 'deployment "echo" successfully rolled out'
+        pods = [ln.split() for ln in lines[3:]]
+        assert len(pods) == 2 and all(p[2] == "Running" and p[5].startswith("ray-") for p in pods)
+    finally:
+        stop_process_group(head.pid, grace=30)
+        shutil.rmtree(temp, ignore_errors=True)
+    assert processes_with("sleep 100000") == [] and processes_with(temp) == []
