@@ -126,16 +126,18 @@ class Session:
         self.cluster = None
 
     def _run_loop(self) -> None:
-        last = None
+        last: tuple = ()
         while not self._stop.wait(self.cluster.period):
             with self.lock:
                 try:
                     self.cluster.step()
                 except Exception as e:          # a round that failed: the next one tries again
                     self.cluster._events.append((time.time(), "Warning", "ControlPlaneRound", repr(e)[:500], None))
-            revision = self.cluster.store.revision
-            if revision != last:
-                last = revision
+            # listeners hear of changes to the cluster, not of the nodes' heartbeats (Leases)
+            snap = self.snapshot()
+            now = tuple((k, snap.objects[k]) for k in snap.kinds() if k != "Lease")
+            if len(now) != len(last) or any(a[0] != b[0] or a[1] is not b[1] for a, b in zip(now, last)):
+                last = now
                 self._notify()
 
     # -- watching
