@@ -76,8 +76,9 @@ def _check_logs(up, port):
     assert missing.returncode == 1 and 'pods "nope" not found in namespace default' in missing.stderr
     follow = subprocess.Popen(cli + [pods[0], "-f", "--tail", "0"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)
-        for _ in range(4):                  # round robin: two of these reach pods[0]
+        first = follow.stdout.readline()    # a readiness probe's GET: -f follows now (joining Ray takes a while)
+        assert "GET / HTTP/1.1" in first, first
+        for _ in range(4):                  # round robin over three pods: one or two of these reach pods[0]
             urllib.request.urlopen(f"http://127.0.0.1:{port}/?followed", timeout=5).read()
         lines = [follow.stdout.readline() for _ in range(8)]    # the readiness probes' GETs come between
         assert any('"GET /?followed HTTP/1.1" 200' in line for line in lines), lines
