@@ -25,6 +25,7 @@ from typing import Iterable
 
 from pyrsistent import pmap, pvector
 
+from reconcile.errors import Invalid
 from reconcile.model import KINDS, KObject, ObjectMeta, OwnerReference, freeze, thaw
 
 __all__ = ["SqliteBackend", "encode", "decode", "DEFAULT_FILE"]
@@ -49,8 +50,13 @@ def encode(obj: KObject) -> str:
     meta["annotations"] = dict(m.annotations)
     meta["finalizers"] = list(m.finalizers)
     meta["ownerReferences"] = [o.to_dict() for o in m.ownerReferences]
-    return json.dumps({"apiVersion": obj.apiVersion, "kind": obj.kind, "metadata": meta,
-                       "spec": thaw(obj.spec), "status": thaw(obj.status)}, separators=(",", ":"))
+    try:
+        return json.dumps({"apiVersion": obj.apiVersion, "kind": obj.kind, "metadata": meta,
+                           "spec": thaw(obj.spec), "status": thaw(obj.status)}, separators=(",", ":"))
+    except (TypeError, ValueError) as e:    # a mutable list or dict put inside a frozen map by hand
+        raise Invalid(f"{obj.kind} {m.namespace + '/' if m.namespace else ''}{m.name} holds data that is not "
+                      f"JSON-like ({e}): build objects with from_dict or .new, and freeze() what you .set "
+                      "into them") from None
 
 
 def decode(text: str) -> KObject:

@@ -299,3 +299,26 @@ def test_kill_9_in_the_middle_of_writes_loses_no_committed_step(tmp_path):
         steps[step] = steps.get(step, 0) + 1
     assert all(n == 10 for n in steps.values())
     assert set(range(1, committed_step + 1)) <= set(steps)
+
+
+def test_an_object_holding_unfrozen_data_is_refused_by_name_and_nothing_is_written(tmp_path):
+    """A plain list .set into a frozen map by hand cannot be stored durably: a named error, the
+    store unchanged (in memory and on disk)."""
+    import time as _time
+
+    from reconcile.durable import SqliteBackend
+    from reconcile.errors import Invalid
+    from reconcile.model import Deployment
+    from reconcile.store import Store
+    d = Deployment.new("web", spec={"replicas": 1, "selector": {"matchLabels": {"a": "b"}},
+                                    "template": {"metadata": {"labels": {"a": "b"}},
+                                                 "spec": {"containers": [{"name": "c", "command": ["x"]}]}}})
+    c = d.spec["template"]["spec"]["containers"][0].set("ports", [{"containerPort": 80}])
+    bad = d.set(spec=d.spec.set("template", d.spec["template"].set(
+        "spec", d.spec["template"]["spec"].set("containers", [c]))))
+    store = Store(clock=_time.time, backend=SqliteBackend(str(tmp_path / "s.db")))
+    with pytest.raises(Invalid, match="Deployment default/web holds data that is not JSON-like"):
+        store.create(bad)
+    assert store.list("Deployment") == [] and store.revision == 0
+    store.close()
+    assert SqliteBackend(str(tmp_path / "s.db")).load()[1] == []
