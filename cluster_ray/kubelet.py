@@ -27,11 +27,14 @@ from typing import Mapping
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from reconcile.controllers._common import set_condition
+from reconcile.model import KObject, freeze, thaw
 from reconcile.pods import next_backoff
 
 from cluster_ray.containers import PodProcesses
 
-__all__ = ["Kubelet", "PodActor", "runtime_env_of", "pod_actor_name", "kubelet_name", "pod_identity"]
+__all__ = ["Kubelet", "PodActor", "runtime_env_of", "pod_actor_name", "kubelet_name", "pod_identity",
+           "pod_status", "thaw_pod"]
 
 POLL_TIMEOUT = 2.0       # seconds a sync waits for its pods' reports; a pod still starting reports next time
 
@@ -250,3 +253,32 @@ class Kubelet:
             ray.kill(actor)
         self.stopping.clear()
         return n
+
+
+def thaw_pod(pod: KObject) -> dict:
+    return {"metadata": pod.metadata.to_dict(), "spec": thaw(pod.spec)}
+
+
+def pod_status(pod: KObject, report: dict, now: float):
+    """The pod's new status from its kubelet's report (Kubernetes' shape, conditions kept stable)."""
+    st = pod.status
+    if "waiting" in report:
+        cs = [{"name": c.get("name"), "ready": False, "restartCount": 0, "started": False,
+               "image": c.get("image", ""),
+               "state": {"waiting": {"reason": report["waiting"], "message": report.get("message", "")}}}
+              for c in pod.spec.get("containers") or ()]
+        return st.update({"phase": "Pending", "containerStatuses": freeze(cs)})
+    reported = report["status"]
+    containers = reported["containerStatuses"]  # (its "events" are the cluster's, not the pod's)
+    ready = reported["phase"] == "Running" and bool(containers) and all(c["ready"] for c in containers)
+    value = "True" if ready else "False"
+    conds = st.get("conditions")
+    conds = set_condition(conds, "Initialized", "True", now)
+    conds = set_condition(conds, "ContainersReady", value, now)
+    conds = set_condition(conds, "Ready", value, now)
+    started = [c["state"]["running"]["startedAt"] for c in containers if "running" in c["state"]]
+    update = {"phase": reported["phase"], "hostIP": report["hostIP"], "podIP": report["hostIP"],
+              "startTime": st.get("startTime") or (min(started) if started else now),
+              "conditions": conds, "containerStatuses": freeze(containers)}
+    new = st.update(update)
+    return st if new == st else new

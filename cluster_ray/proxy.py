@@ -24,7 +24,9 @@ import itertools
 import threading
 from typing import Sequence
 
-__all__ = ["Proxy", "HostProxy", "hosts_of"]
+from reconcile.model import KObject
+
+__all__ = ["Proxy", "HostProxy", "hosts_of", "service_backends", "service_env"]
 
 
 class _Listener:
@@ -176,3 +178,45 @@ class HostProxy:
 
     def close(self) -> None:
         self.proxy.close()
+
+
+def service_backends(snapshot, endpoints: KObject, port, host_ports: dict) -> list[tuple[str, int]]:
+    """(host, port) of each ready endpoint of one service port, in the Endpoints' order."""
+    out = []
+    name = port.get("name")
+    for subset in endpoints.spec.get("subsets") or ():
+        ports = subset.get("ports") or ()
+        match = next((p for p in ports if p.get("name") == name), None) if name else (ports[0] if ports else None)
+        if match is None:
+            continue
+        number = match["port"]
+        for address in subset.get("addresses") or ():
+            ref = address.get("targetRef") or {}
+            pod = snapshot.get("Pod", ref.get("name"), ref.get("namespace"))
+            if pod is None:
+                continue
+            key = str(number)
+            for c in pod.spec.get("containers") or ():
+                for cp in c.get("ports") or ():
+                    if cp.get("containerPort") == number:
+                        key = cp.get("name") or str(number)
+            out.append((address.get("ip") or "127.0.0.1", (host_ports.get(pod.metadata.uid) or {}).get(key, number)))
+    return out
+
+
+def service_env(services, ports: dict) -> dict:
+    """``{namespace: {NAME_SERVICE_HOST, NAME_SERVICE_PORT, NAME_SERVICE_PORT_PORTNAME: ...}}`` of the
+    services (``[(Service, its port keys)]``) served on one host at ``ports`` (``{key: port}``),
+    as the kubelet gives a new pod the services of its namespace."""
+    env: dict = {}
+    for svc, keys in services:
+        if not all(k in ports for k in keys):
+            continue
+        var = svc.name.upper().replace("-", "_")
+        ns_env = env.setdefault(svc.metadata.namespace, {})
+        ns_env[f"{var}_SERVICE_HOST"] = "127.0.0.1"
+        ns_env[f"{var}_SERVICE_PORT"] = str(ports[keys[0]])
+        for port, key in zip(svc.spec.get("ports") or (), keys):
+            if port.get("name"):
+                ns_env[f"{var}_SERVICE_PORT_{port['name'].upper().replace('-', '_')}"] = str(ports[key])
+    return env

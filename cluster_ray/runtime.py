@@ -39,12 +39,12 @@ from reconcile.controllers._common import set_condition
 from reconcile.controllers.nodelifecycle import LEASE_NAMESPACE
 from reconcile.controllers.scheduling import scheduler_key
 from reconcile.engine import Engine
-from reconcile.model import KObject, Lease, Node, freeze, thaw
+from reconcile.model import KObject, Lease, Node, freeze
 from reconcile.store import Store, apply_object
 from reconcile.validation import validate_label_key, validate_label_value
 
-from cluster_ray.kubelet import Kubelet, kubelet_name, pod_actor_name
-from cluster_ray.proxy import HostProxy, hosts_of
+from cluster_ray.kubelet import Kubelet, kubelet_name, pod_actor_name, pod_status, thaw_pod
+from cluster_ray.proxy import HostProxy, hosts_of, service_backends, service_env
 
 __all__ = ["RayCluster", "RAY_NODE", "cluster_namespace"]
 
@@ -462,74 +462,3 @@ def follow_log(actor, container: str | None, tail: int | None, poll: float = 0.2
             stop.wait(poll)
         else:
             time.sleep(poll)
-
-
-def service_backends(snapshot, endpoints: KObject, port, host_ports: dict) -> list[tuple[str, int]]:
-    """(host, port) of each ready endpoint of one service port, in the Endpoints' order."""
-    out = []
-    name = port.get("name")
-    for subset in endpoints.spec.get("subsets") or ():
-        ports = subset.get("ports") or ()
-        match = next((p for p in ports if p.get("name") == name), None) if name else (ports[0] if ports else None)
-        if match is None:
-            continue
-        number = match["port"]
-        for address in subset.get("addresses") or ():
-            ref = address.get("targetRef") or {}
-            pod = snapshot.get("Pod", ref.get("name"), ref.get("namespace"))
-            if pod is None:
-                continue
-            key = str(number)
-            for c in pod.spec.get("containers") or ():
-                for cp in c.get("ports") or ():
-                    if cp.get("containerPort") == number:
-                        key = cp.get("name") or str(number)
-            out.append((address.get("ip") or "127.0.0.1", (host_ports.get(pod.metadata.uid) or {}).get(key, number)))
-    return out
-
-
-def service_env(services, ports: dict) -> dict:
-    """``{namespace: {NAME_SERVICE_HOST, NAME_SERVICE_PORT, NAME_SERVICE_PORT_PORTNAME: ...}}`` of the
-    services (``[(Service, its port keys)]``) served on one host at ``ports`` (``{key: port}``),
-    as the kubelet gives a new pod the services of its namespace."""
-    env: dict = {}
-    for svc, keys in services:
-        if not all(k in ports for k in keys):
-            continue
-        var = svc.name.upper().replace("-", "_")
-        ns_env = env.setdefault(svc.metadata.namespace, {})
-        ns_env[f"{var}_SERVICE_HOST"] = "127.0.0.1"
-        ns_env[f"{var}_SERVICE_PORT"] = str(ports[keys[0]])
-        for port, key in zip(svc.spec.get("ports") or (), keys):
-            if port.get("name"):
-                ns_env[f"{var}_SERVICE_PORT_{port['name'].upper().replace('-', '_')}"] = str(ports[key])
-    return env
-
-
-def thaw_pod(pod: KObject) -> dict:
-    return {"metadata": pod.metadata.to_dict(), "spec": thaw(pod.spec)}
-
-
-def pod_status(pod: KObject, report: dict, now: float):
-    """The pod's new status from its kubelet's report (Kubernetes' shape, conditions kept stable)."""
-    st = pod.status
-    if "waiting" in report:
-        cs = [{"name": c.get("name"), "ready": False, "restartCount": 0, "started": False,
-               "image": c.get("image", ""),
-               "state": {"waiting": {"reason": report["waiting"], "message": report.get("message", "")}}}
-              for c in pod.spec.get("containers") or ()]
-        return st.update({"phase": "Pending", "containerStatuses": freeze(cs)})
-    reported = report["status"]
-    containers = reported["containerStatuses"]  # (its "events" are the cluster's, not the pod's)
-    ready = reported["phase"] == "Running" and bool(containers) and all(c["ready"] for c in containers)
-    value = "True" if ready else "False"
-    conds = st.get("conditions")
-    conds = set_condition(conds, "Initialized", "True", now)
-    conds = set_condition(conds, "ContainersReady", value, now)
-    conds = set_condition(conds, "Ready", value, now)
-    started = [c["state"]["running"]["startedAt"] for c in containers if "running" in c["state"]]
-    update = {"phase": reported["phase"], "hostIP": report["hostIP"], "podIP": report["hostIP"],
-              "startTime": st.get("startTime") or (min(started) if started else now),
-              "conditions": conds, "containerStatuses": freeze(containers)}
-    new = st.update(update)
-    return st if new == st else new

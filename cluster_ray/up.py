@@ -301,27 +301,27 @@ def _ready(obj) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in obj.status.get("conditions") or ())
 
 
+_WORKLOADS = (      # kind, its ready count, its wanted count (spec.replicas or a status field), its updated count
+    ("Deployment", "readyReplicas", "replicas", "updatedReplicas"),
+    ("StatefulSet", "readyReplicas", "replicas", "updatedReplicas"),
+    ("DaemonSet", "numberReady", "desiredNumberScheduled", "updatedNumberScheduled"),
+)
+
+
 def _summary(cluster) -> dict:
     """What the plain log reports: a line per node, deployment and pod, printed when it changes."""
     snap = cluster.store.snapshot()
     lines = {}
     for n in snap.list("Node"):
         lines[f"node {n.name}"] = f"{'Ready' if _ready(n) else 'NotReady'}, {len(list(snap.pods_on_node(n.name)))} pods"
-    for d in snap.list("Deployment"):
-        st = d.status
-        lines[f"deployment {d.metadata.namespace}/{d.name}"] = (
-            f"{st.get('readyReplicas', 0)}/{d.spec.get('replicas', 1)} ready, "
-            f"{st.get('updatedReplicas', 0)} up to date, {st.get('availableReplicas', 0)} available")
-    for s in snap.list("StatefulSet"):
-        st = s.status
-        lines[f"statefulset {s.metadata.namespace}/{s.name}"] = (
-            f"{st.get('readyReplicas', 0)}/{s.spec.get('replicas', 1)} ready, "
-            f"{st.get('updatedReplicas', 0)} up to date")
-    for d in snap.list("DaemonSet"):
-        st = d.status
-        lines[f"daemonset {d.metadata.namespace}/{d.name}"] = (
-            f"{st.get('numberReady', 0)}/{st.get('desiredNumberScheduled', 0)} ready, "
-            f"{st.get('updatedNumberScheduled', 0)} up to date")
+    for kind, ready, want, updated in _WORKLOADS:      # "3/3 ready, 3 up to date"
+        for w in snap.list(kind):
+            st = w.status
+            line = (f"{st.get(ready, 0)}/{w.spec.get(want, 1) if want == 'replicas' else st.get(want, 0)} ready, "
+                    f"{st.get(updated, 0)} up to date")
+            if kind == "Deployment":
+                line += f", {st.get('availableReplicas', 0)} available"
+            lines[f"{kind.lower()} {w.metadata.namespace}/{w.name}"] = line
     for j in snap.list("Job"):
         st = j.status
         done = next((c["type"] for c in st.get("conditions") or ()

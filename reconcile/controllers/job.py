@@ -37,6 +37,9 @@ from reconcile.actions import Create, Delete, Emit, Result, Update, UpdateStatus
 from reconcile.controllers._common import (
     claim_pods, condition, controller_of, is_active, pod_name, with_owner, without_owner, workload_selector,
 )
+from reconcile.controllers._job_indexes import (
+    COMPLETION_INDEX, completion_index, format_indexes, parse_indexes, pending_indexes,
+)
 from reconcile.engine import Rule
 from reconcile.model import EMPTY_MAP, pod_from_template
 
@@ -48,7 +51,6 @@ CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 JOB_NAME = "batch.kubernetes.io/job-name"
 LEGACY_CONTROLLER_UID = "controller-uid"
 LEGACY_JOB_NAME = "job-name"
-COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 INDEX_ENV = "JOB_COMPLETION_INDEX"
 BACKOFF_INITIAL, BACKOFF_MAX = 10.0, 360.0      # DefaultJobPodFailureBackOff, MaxJobPodFailureBackOff
@@ -94,14 +96,6 @@ def _failed(pod) -> bool:
     """``isPodFailed``: Failed, or deleted before it succeeded."""
     phase = pod.status.get("phase")
     return phase == "Failed" or (pod.metadata.deletionTimestamp is not None and phase != "Succeeded")
-
-
-def completion_index(pod) -> int:
-    """``getCompletionIndex``: the pod's index (annotation, else label), -1 if none or invalid."""
-    value = pod.metadata.annotations.get(COMPLETION_INDEX, pod.metadata.labels.get(COMPLETION_INDEX))
-    if not isinstance(value, str) or not value.isdigit() or (len(value) > 1 and value[0] == "0"):
-        return -1
-    return int(value)
 
 
 def finished_at(pod) -> float:
@@ -181,46 +175,6 @@ def _past_backoff_limit_on_failure(job, pods) -> bool:
 
 # ---------------------------------------------------------------- completed indexes ("1,3-5,7")
 
-def parse_indexes(text: str | None, completions: int) -> list[int]:
-    """The indexes below ``completions`` named by ``status.completedIndexes``.
-
-    >>> parse_indexes("0,2-4,9", 5)
-    [0, 2, 3, 4]
-    """
-    out: set = set()
-    for part in (text or "").split(","):
-        if not part:
-            continue
-        first, _, last = part.partition("-")
-        try:
-            lo, hi = int(first), int(last or first)
-        except ValueError:
-            continue
-        out.update(range(lo, min(hi, completions - 1) + 1))
-    return sorted(out)
-
-
-def format_indexes(indexes) -> str:
-    """Indexes as Kubernetes writes ``completedIndexes``: sorted, each run of consecutive ones as ``a-b``.
-
-    >>> format_indexes([0, 1, 2, 4, 6, 7])
-    '0-2,4,6-7'
-    """
-    out, run = [], []
-    for ix in sorted(set(indexes)):
-        if run and ix != run[-1] + 1:
-            out.append(_interval(run))
-            run = []
-        run.append(ix)
-    if run:
-        out.append(_interval(run))
-    return ",".join(out)
-
-
-def _interval(run: list) -> str:
-    return str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
-
-
 # ---------------------------------------------------------------- pods
 
 def _pod_template(job, index: int | None):
@@ -287,18 +241,6 @@ def _for_removal(job, active, at_least: int, now: float) -> list:
 
 def _pods_in_deletion_order(pods, now: float) -> list:
     return sorted(pods, key=lambda p: _pods.pod_deletion_key(p, now))
-
-
-def _pending_indexes(job, succeeded: set, active, count: int) -> list[int]:
-    """``firstPendingIndexes``: the lowest indexes neither succeeded nor running."""
-    taken = succeeded | {completion_index(p) for p in active}
-    out = []
-    for ix in range(job.spec.get("completions") or 0):
-        if len(out) == count:
-            break
-        if ix not in taken:
-            out.append(ix)
-    return out
 
 
 # ---------------------------------------------------------------- conditions
@@ -483,7 +425,7 @@ def _manage(job, pods, counts: _Counts, now: float):
     wait = pod_backoff(pods, now)
     if wait > 0:
         return [], n, wait
-    indexes = _pending_indexes(job, counts.indexes, active, diff) if counts.indexed else [None] * diff
+    indexes = pending_indexes(job, counts.indexes, active, diff) if counts.indexed else [None] * diff
     taken = {p.name for p in pods}
     shared = None if counts.indexed else _pod_template(job, None)
     creates = []

@@ -21,12 +21,22 @@ import re
 from dataclasses import dataclass, field
 
 from dsl import DslError
+from reconcile.errors import ReconcileError
 
-__all__ = ["Step", "Command", "CommandError", "COMMANDS", "split_cell", "parse_command", "brace_depth"]
+__all__ = ["Step", "Command", "CommandError", "SessionError", "COMMANDS", "split_cell", "parse_command", "brace_depth"]
 
 
 class CommandError(DslError):
-    """A command line that cannot be read."""
+    """A command line that cannot be read (or carried out: at the command's line and column)."""
+
+
+class SessionError(ReconcileError):
+    """A command that cannot be carried out (an unknown object, a command the cluster cannot do).
+    ``at`` names the argument it is about (``"kind"``, ``"name"``), for the error's column."""
+
+    def __init__(self, message: str, at: str = "name"):
+        super().__init__(message)
+        self.at = at
 
 
 # command -> what it takes (shown in errors and in the docs)

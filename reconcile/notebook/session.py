@@ -37,35 +37,21 @@ import threading
 import time
 from typing import Callable, Iterable
 
-import yaml
-
 import dsl
 from dsl import DslError
 from reconcile.errors import ReconcileError
-from reconcile.model import KObject, ModelError, Node, kind_class, thaw
-from reconcile.notebook.commands import Command, CommandError, parse_command, split_cell
+from reconcile.model import KObject, ModelError, Node, kind_class
+from reconcile.notebook.commands import Command, CommandError, SessionError, parse_command, split_cell
 from reconcile.notebook.display import Table, Text, age
+from reconcile.notebook.operations import WAIT_TIMEOUT, NodeCommands, Progress, WorkloadCommands
+from reconcile.notebook.views import (
+    COLUMNS, node_status, pod_ready, pod_status, resource_name, rollout_status, show, to_yaml,
+)
 
 __all__ = ["Session", "SessionError", "rollout_status", "pod_status", "pod_ready", "node_status"]
 
-Progress = Callable[[str], None]
-WAIT_TIMEOUT = 300.0          # seconds a command waits on Ray before giving up
 
-
-class SessionError(ReconcileError):
-    """A command that cannot be carried out (an unknown object, a command the cluster cannot do).
-    ``at`` names the argument it is about (``"kind"``, ``"name"``), for the error's column."""
-
-    def __init__(self, message: str, at: str = "name"):
-        super().__init__(message)
-        self.at = at
-
-
-def _no_progress(message: str) -> None:
-    pass
-
-
-class Session:
+class Session(WorkloadCommands, NodeCommands):
     """The cluster a front end is connected to. ``target``: ``"sim"`` (the default), ``"local"``
     (a local Ray started for it) or a Ray address (``ray://HOST:PORT`` or ``HOST:PORT``)."""
 
@@ -280,7 +266,7 @@ class Session:
                 from reconcile.notebook.widgets import Dashboard
                 self.dashboards.append(Dashboard(self))
                 return self.dashboards[-1]
-            return getattr(self, _METHODS.get(cmd.name, cmd.name))(**a)
+            return getattr(self, cmd.name)(**a)
         except (SessionError, ReconcileError, ValueError) as e:
             if isinstance(e, DslError):
                 raise
@@ -318,7 +304,7 @@ class Session:
             done = self.cluster.apply(manifest)
         for action, ref in done:
             kind, _, name = ref.partition("/")
-            lines.append(f"{_resource(kind)}/{name} {action}")
+            lines.append(f"{resource_name(kind)}/{name} {action}")
         self._settle()
         return Text("\n".join(lines))
 
@@ -330,7 +316,7 @@ class Session:
         lines = []
         for c in changes:
             lines.append(str(c))
-            lines += [f"      {p}: {_show(old)} -> {_show(new)}" for p, old, new in c.fields]
+            lines += [f"      {p}: {show(old)} -> {show(new)}" for p, old, new in c.fields]
         lines.append(f"Plan: {counts['create']} to create, {counts['update']} to change, "
                      f"{counts['delete']} to delete.")
         return Text("\n".join(lines))
@@ -345,9 +331,10 @@ class Session:
             objs = [o for o in objs if o.name == name]
             if not objs:
                 raise SessionError(f'{cls.PLURAL} "{name}" not found')
-        columns, row = _COLUMNS.get(cls.KIND, _COLUMNS[None])
+        columns, row = COLUMNS.get(cls.KIND, COLUMNS[None])
         now = self.now()
-        rows = [row(self, o, now) for o in objs]
+        snap = self.snapshot()
+        rows = [row(snap, o, now) for o in objs]
         spaces = {o.metadata.namespace for o in objs}
         if cls.NAMESPACED and len(spaces) > 1:
             columns = ["NAMESPACE", *columns]
@@ -365,103 +352,6 @@ class Session:
         else:
             text += "  <none>"
         return Text(text)
-
-    def scale(self, name: str, replicas: int, kind: str | None = None, namespace: str | None = None,
-              progress: Progress | None = None) -> Text:
-        """``kubectl scale``, then waits until the replicas are ready (showing progress on Ray)."""
-        if replicas < 0:
-            raise SessionError("the number of replicas cannot be negative")
-        obj = self._scalable(name, kind, namespace)
-        with self.lock:
-            obj = self.store.get(obj.kind, obj.name, obj.metadata.namespace)
-            self.store.update(obj.set(spec=obj.spec.set("replicas", replicas)))
-        self._settle()
-        done = self._wait_rollout(obj, progress)
-        return Text(f"{_resource(obj.kind)}/{obj.name} scaled to {replicas}\n{done}")
-
-    def _scalable(self, name: str, kind: str | None, namespace: str | None) -> KObject:
-        kinds = [kind] if kind else ["Deployment", "StatefulSet", "ReplicaSet"]
-        for k in kinds:
-            cls = self._kind(k)
-            if cls.KIND not in ("Deployment", "StatefulSet", "ReplicaSet"):
-                raise SessionError(f"{cls.PLURAL} cannot be scaled (deployments, statefulsets and replicasets can)",
-                                   at="kind")
-            try:
-                return self.find(k, name, namespace)
-            except SessionError:
-                if kind:
-                    raise
-        raise SessionError(f'no deployment, statefulset or replicaset named "{name}"')
-
-    def rollout(self, action: str, name: str, kind: str | None = None, revision: int | None = None,
-                namespace: str | None = None, progress: Progress | None = None) -> Text | Table:
-        """``kubectl rollout status|restart|undo|history``."""
-        kinds = [kind] if kind else ["Deployment", "StatefulSet", "DaemonSet"]
-        obj = None
-        for k in kinds:
-            try:
-                obj = self.find(k, name, namespace)
-                break
-            except SessionError:
-                if kind:
-                    raise
-        if obj is None:
-            raise SessionError(f'no deployment, statefulset or daemonset named "{name}"')
-        if action == "history":
-            return self._history(obj)
-        if action == "restart":
-            from reconcile.controllers.deployment import restart_template
-            with self.lock:
-                obj = self.store.get(obj.kind, obj.name, obj.metadata.namespace)
-                self.store.update(obj.set(spec=obj.spec.set("template", restart_template(obj, self.now()))))
-            self._settle()
-            first = f"{_resource(obj.kind)}/{obj.name} restarted"
-        elif action == "undo":
-            if obj.kind != "Deployment":
-                raise SessionError("rollout undo works on deployments")
-            from reconcile.controllers.deployment import rollback_template
-            with self.lock:
-                obj = self.store.get(obj.kind, obj.name, obj.metadata.namespace)
-                template = rollback_template(self.snapshot(), obj, revision)
-                self.store.update(obj.set(spec=obj.spec.set("template", template)))
-            self._settle()
-            first = f"{_resource(obj.kind)}/{obj.name} rolled back"
-        else:
-            first = None
-        done = self._wait_rollout(obj, progress)
-        return Text(done if first is None else f"{first}\n{done}")
-
-    def _history(self, d: KObject) -> Table:
-        if d.kind != "Deployment":
-            raise SessionError("rollout history works on deployments")
-        snap = self.snapshot()
-        rows = []
-        for rs in snap.owned_by(d.metadata.uid, "ReplicaSet"):
-            rev = rs.metadata.annotations.get("deployment.kubernetes.io/revision")
-            if rev is not None:
-                cause = rs.metadata.annotations.get("kubernetes.io/change-cause", "<none>")
-                rows.append((int(rev), cause))
-        return Table(["REVISION", "CHANGE-CAUSE"], [[str(r), c] for r, c in sorted(rows)],
-                     title=f"{_resource(d.kind)}/{d.name}")
-
-    def _wait_rollout(self, obj: KObject, progress: Progress | None) -> str:
-        """Wait until the workload's rollout is done (kubectl's rollout status messages)."""
-        progress = progress or _no_progress
-        end = time.monotonic() + WAIT_TIMEOUT
-        last = None
-        while True:
-            current = self.snapshot().get(obj.kind, obj.name, obj.metadata.namespace)
-            if current is None:
-                raise SessionError(f'{_resource(obj.kind)} "{obj.name}" was deleted')
-            done, message = rollout_status(current)
-            if done or self.simulated:          # (the simulator has settled: this is the end)
-                return message
-            if message != last:
-                progress(message)
-                last = message
-            if time.monotonic() > end:
-                raise SessionError(f"timed out after {WAIT_TIMEOUT:g}s: {message}")
-            time.sleep(0.25)
 
     def logs(self, pod: str, container: str | None = None, tail: int | None = None,
              namespace: str | None = None) -> Text:
@@ -481,7 +371,7 @@ class Session:
         with self.lock:
             self.store.delete(obj.kind, obj.name, obj.metadata.namespace)
         self._settle()
-        return Text(f'{_resource(obj.kind)} "{obj.name}" deleted')
+        return Text(f'{resource_name(obj.kind)} "{obj.name}" deleted')
 
     def events(self, limit: int = 20) -> Table:
         """The cluster's last ``limit`` events, oldest first."""
@@ -501,79 +391,6 @@ class Session:
         return Table(["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], rows, empty="No events.",
                      title="events")
 
-    def cordon(self, node: str, on: bool = True) -> Text:
-        """``kubectl cordon``: no new pods on the node (``uncordon`` undoes it)."""
-        n = self.find("Node", node)
-        with self.lock:
-            n = self.store.get("Node", n.name, None)
-            spec = n.spec.set("unschedulable", True) if on else n.spec.discard("unschedulable")
-            self.store.update(n.set(spec=spec))
-        self._settle()
-        return Text(f"node/{n.name} {'cordoned' if on else 'uncordoned'}")
-
-    def uncordon(self, node: str) -> Text:
-        return self.cordon(node, on=False)
-
-    def drain(self, node: str) -> Text:
-        """``kubectl drain --ignore-daemonsets``: cordon the node, then evict its pods (their
-        owners make them again elsewhere); DaemonSet pods stay."""
-        lines = [str(self.cordon(node))]
-        with self.lock:
-            for p in self.snapshot().pods_on_node(node):
-                owner = next((o for o in p.metadata.ownerReferences if o.controller), None)
-                if owner is not None and owner.kind == "DaemonSet":
-                    continue
-                if p.metadata.deletionTimestamp is None:
-                    self.store.delete("Pod", p.name, p.metadata.namespace)
-                    lines.append(f"evicting pod {p.metadata.namespace}/{p.name}")
-        self._settle()
-        lines.append(f"node/{node} drained")
-        return Text("\n".join(lines))
-
-    def fail(self, node: str) -> Text:
-        """The simulator only: the node's machine dies (its pods come back elsewhere after the
-        node's grace period and the eviction timeout)."""
-        self._simulator_only("fail", "on Ray, stop the machine's Ray node ('ray stop') to fail it")
-        self.find("Node", node)
-        with self.lock:
-            self.cluster.fail_node(node)
-        self._settle()
-        return Text(f"node/{node} failed")
-
-    def recover(self, node: str) -> Text:
-        self._simulator_only("recover", "on Ray, start the machine's Ray node again")
-        self.find("Node", node)
-        with self.lock:
-            self.cluster.recover_node(node)
-        self._settle()
-        return Text(f"node/{node} recovered")
-
-    def advance(self, duration: str | float) -> Text:
-        """The simulator only: run its clock ``duration`` (``30s``, ``5m``) further."""
-        self._simulator_only("advance", "Ray runs on the wall clock")
-        from reconcile.quantity import DurationError, parse_duration
-        try:
-            seconds = float(duration) if isinstance(duration, (int, float)) else float(parse_duration(duration))
-        except DurationError as e:
-            raise SessionError(f"expected a duration such as 30s or 5m: {e}") from None
-        with self.lock:
-            self.cluster.advance(seconds)
-        self._notify()
-        return Text(f"advanced {duration}: the simulator's clock is at {self.cluster.now:g}s")
-
-    def failed(self, node: str) -> bool:
-        """Whether the simulator's node was failed (``fail``) and not recovered."""
-        if not self.simulated:
-            return False
-        from reconcile.sim.kubelet import FAILED
-        n = self.snapshot().get("Node", node, None)
-        return n is not None and n.metadata.annotations.get(FAILED) == "true"
-
-    def _simulator_only(self, what: str, instead: str) -> None:
-        if not self.simulated:
-            raise SessionError(f"{what} is for the simulator: {instead}")
-
-
 class _Results(list):
     def __init__(self, on_result):
         super().__init__()
@@ -585,73 +402,10 @@ class _Results(list):
             self.on_result(result)
 
 
-def rollout_status(obj: KObject) -> tuple[bool, str]:
-    """kubectl's rollout status viewers: (done, message) for a Deployment, StatefulSet or DaemonSet.
-
-    >>> from reconcile.model import Deployment
-    >>> d = Deployment.new("web", spec={"replicas": 3}, status={"observedGeneration": 1, "replicas": 3,
-    ...                    "updatedReplicas": 1, "availableReplicas": 3})
-    >>> rollout_status(d.set(metadata=d.metadata.set(generation=1)))
-    (False, 'Waiting for deployment "web" rollout to finish: 1 out of 3 new replicas have been updated...')
-    """
-    st, spec, name = obj.status, obj.spec, obj.name
-    observed = st.get("observedGeneration") or 0
-    if obj.kind == "Deployment":
-        if obj.metadata.generation > observed:
-            return False, "Waiting for deployment spec update to be observed..."
-        for c in st.get("conditions") or ():
-            if c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded":
-                raise SessionError(f'deployment "{name}" exceeded its progress deadline')
-        want = spec.get("replicas", 1)
-        updated, total, available = (st.get("updatedReplicas", 0), st.get("replicas", 0),
-                                     st.get("availableReplicas", 0))
-        wait = f'Waiting for deployment "{name}" rollout to finish: '
-        if updated < want:
-            return False, wait + f"{updated} out of {want} new replicas have been updated..."
-        if total > updated:
-            return False, wait + f"{total - updated} old replicas are pending termination..."
-        if available < updated:
-            return False, wait + f"{available} of {updated} updated replicas are available..."
-        return True, f'deployment "{name}" successfully rolled out'
-    if obj.kind == "StatefulSet":
-        if observed == 0 or obj.metadata.generation > observed:
-            return False, "Waiting for statefulset spec update to be observed..."
-        want, ready = spec.get("replicas", 1), st.get("readyReplicas", 0)
-        if ready < want:
-            return False, f"Waiting for {want - ready} pods to be ready..."
-        if st.get("updateRevision") != st.get("currentRevision"):
-            return False, (f"waiting for statefulset rolling update to complete {st.get('updatedReplicas', 0)} "
-                           f"pods at revision {st.get('updateRevision')}...")
-        return True, f"statefulset rolling update complete {want} pods at revision {st.get('currentRevision')}..."
-    if obj.kind == "DaemonSet":
-        if obj.metadata.generation > observed:
-            return False, "Waiting for daemon set spec update to be observed..."
-        want = st.get("desiredNumberScheduled", 0)
-        updated, available = st.get("updatedNumberScheduled", 0), st.get("numberAvailable", 0)
-        if updated < want:
-            return False, (f'Waiting for daemon set "{name}" rollout to finish: {updated} out of {want} new pods '
-                           "have been updated...")
-        if available < want:
-            return False, (f'Waiting for daemon set "{name}" rollout to finish: {available} of {want} updated '
-                           "pods are available...")
-        return True, f'daemon set "{name}" successfully rolled out'
-    return True, f"{obj.kind.lower()}/{name}"
-
-
 # -- helpers
 
 _HIDDEN = {"Lease", "Endpoints", "ControllerRevision"}
 _INSPECT_ORDER = ["Deployment", "StatefulSet", "DaemonSet", "Job", "Service", "Pod", "Node", "Namespace"]
-_METHODS = {"fail": "fail", "recover": "recover"}
-
-
-def to_yaml(obj: KObject) -> str:
-    return yaml.safe_dump(thaw(obj.to_dict()), sort_keys=False, default_flow_style=False)
-
-
-def _show(value) -> str:
-    import json
-    return "(none)" if value is None else json.dumps(value)
 
 
 def _load(path: str):
@@ -665,114 +419,6 @@ def _load(path: str):
     return dsl.parse(text, path)
 
 
-def _resource(kind: str) -> str:
-    """kubectl's resource name of a kind: ``deployment.apps``, ``job.batch``, ``service``."""
-    cls = kind_class(kind)
-    group = cls.API_VERSION.split("/")[0] if "/" in cls.API_VERSION else ""
-    return f"{cls.KIND.lower()}.{group}" if group else cls.KIND.lower()
-
-
 def _default_nodes() -> list[KObject]:
     cap = {"cpu": "4", "memory": "8Gi", "pods": "110"}
     return [Node.new(f"node-{i}", status={"capacity": cap}) for i in range(1, 4)]
-
-
-def pod_ready(obj) -> bool:
-    """Whether the object's ``Ready`` condition is True."""
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in obj.status.get("conditions") or ())
-
-
-def pod_status(p: KObject) -> str:
-    """kubectl's STATUS column of a pod."""
-    if p.metadata.deletionTimestamp is not None:
-        return "Terminating"
-    for c in p.status.get("containerStatuses") or ():
-        state = c.get("state") or {}
-        if "waiting" in state and state["waiting"].get("reason"):
-            return state["waiting"]["reason"]
-        if "terminated" in state and p.status.get("phase") not in ("Succeeded", "Failed"):
-            return state["terminated"].get("reason") or "Error"
-    if p.status.get("phase") == "Succeeded":
-        return "Completed"
-    return p.status.get("phase") or "Pending"
-
-
-def _age(o, now):
-    created = o.metadata.creationTimestamp
-    return age(now - created) if created is not None else "<unknown>"
-
-
-def _pod_row(s, p, now):
-    cs = p.status.get("containerStatuses") or ()
-    n = len(p.spec.get("containers") or ())
-    ready = sum(1 for c in cs if c.get("ready"))
-    restarts = sum(c.get("restartCount", 0) for c in cs)
-    return [p.name, f"{ready}/{n}", pod_status(p), str(restarts), _age(p, now), p.spec.get("nodeName") or "<none>"]
-
-
-def node_status(node: KObject) -> str:
-    """kubectl's STATUS of a node: ``Ready``, ``NotReady`` or ``Unknown``, then ``,SchedulingDisabled``
-    when it is cordoned."""
-    ready = next((c.get("status") for c in node.status.get("conditions") or () if c.get("type") == "Ready"), None)
-    text = {"True": "Ready", "Unknown": "Unknown"}.get(ready, "NotReady")
-    return text + (",SchedulingDisabled" if node.spec.get("unschedulable") else "")
-
-
-def _node_row(s, n, now):
-    pods = sum(1 for _ in s.snapshot().pods_on_node(n.name))
-    return [n.name, node_status(n), str(pods), _age(n, now)]
-
-
-def _deployment_row(s, d, now):
-    st = d.status
-    return [d.name, f"{st.get('readyReplicas', 0)}/{d.spec.get('replicas', 1)}", str(st.get("updatedReplicas", 0)),
-            str(st.get("availableReplicas", 0)), _age(d, now)]
-
-
-def _replicaset_row(s, r, now):
-    st = r.status
-    return [r.name, str(r.spec.get("replicas", 1)), str(st.get("replicas", 0)), str(st.get("readyReplicas", 0)),
-            _age(r, now)]
-
-
-def _statefulset_row(s, o, now):
-    return [o.name, f"{o.status.get('readyReplicas', 0)}/{o.spec.get('replicas', 1)}", _age(o, now)]
-
-
-def _daemonset_row(s, o, now):
-    st = o.status
-    return [o.name, *(str(st.get(k, 0)) for k in ("desiredNumberScheduled", "currentNumberScheduled", "numberReady",
-                                                  "updatedNumberScheduled", "numberAvailable")), _age(o, now)]
-
-
-def _job_row(s, j, now):
-    st = j.status
-    conds = {c.get("type") for c in st.get("conditions") or () if c.get("status") == "True"}
-    status = "Complete" if "Complete" in conds else "Failed" if "Failed" in conds else (
-        "Suspended" if j.spec.get("suspend") else "Running")
-    return [j.name, status, f"{st.get('succeeded', 0)}/{j.spec.get('completions', 1)}", _age(j, now)]
-
-
-def _service_row(s, o, now):
-    ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in o.spec.get("ports") or ())
-    ingress = ((o.status.get("loadBalancer") or {}).get("ingress") or [None])[0]
-    external = ",".join(f"{ingress['ip']}:{p['port']}" for p in ingress.get("ports") or ()) if ingress else "<none>"
-    return [o.name, o.spec.get("type", "ClusterIP"), external, ports or "<none>", _age(o, now)]
-
-
-def _namespace_row(s, o, now):
-    return [o.name, "Terminating" if o.metadata.deletionTimestamp else "Active", _age(o, now)]
-
-
-_COLUMNS = {
-    "Pod": (["NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE"], _pod_row),
-    "Node": (["NAME", "STATUS", "PODS", "AGE"], _node_row),
-    "Deployment": (["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], _deployment_row),
-    "ReplicaSet": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"], _replicaset_row),
-    "StatefulSet": (["NAME", "READY", "AGE"], _statefulset_row),
-    "DaemonSet": (["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], _daemonset_row),
-    "Job": (["NAME", "STATUS", "COMPLETIONS", "AGE"], _job_row),
-    "Service": (["NAME", "TYPE", "EXTERNAL-IP", "PORT(S)", "AGE"], _service_row),
-    "Namespace": (["NAME", "STATUS", "AGE"], _namespace_row),
-    None: (["NAME", "AGE"], lambda s, o, now: [o.name, _age(o, now)]),
-}

@@ -33,9 +33,9 @@ import ipywidgets as w
 from reconcile.errors import ReconcileError
 from reconcile.model import KObject
 from reconcile.notebook.display import age
-from reconcile.notebook.session import (
-    Session, SessionError, node_status, pod_ready, pod_status, rollout_status,
-)
+from reconcile.notebook.commands import SessionError
+from reconcile.notebook.session import Session
+from reconcile.notebook.views import node_status, pod_ready, pod_status, rollout_status
 
 __all__ = ["Dashboard", "pod_state", "node_status", "PENDING", "COLOURS"]
 
