@@ -19,6 +19,8 @@ import sys
 import threading
 import time
 
+from reconcile.controllers._common import is_ready
+
 __all__ = ["up", "down", "logs"]
 
 PID_FILE = "reconcile.pid"
@@ -297,8 +299,6 @@ def _watch(cluster, period: float, out, stop: threading.Event) -> None:
         stop.wait(period)
 
 
-def _ready(obj) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in obj.status.get("conditions") or ())
 
 
 _WORKLOADS = (      # kind, its ready count, its wanted count (spec.replicas or a status field), its updated count
@@ -313,7 +313,7 @@ def _summary(cluster) -> dict:
     snap = cluster.store.snapshot()
     lines = {}
     for n in snap.list("Node"):
-        lines[f"node {n.name}"] = f"{'Ready' if _ready(n) else 'NotReady'}, {len(list(snap.pods_on_node(n.name)))} pods"
+        lines[f"node {n.name}"] = f"{'Ready' if is_ready(n) else 'NotReady'}, {len(list(snap.pods_on_node(n.name)))} pods"
     for kind, ready, want, updated in _WORKLOADS:      # "3/3 ready, 3 up to date"
         for w in snap.list(kind):
             st = w.status
@@ -346,7 +346,7 @@ def _pod_state(p) -> str:
         if waiting:
             return waiting.get("reason", "Waiting")
     phase = p.status.get("phase", "Pending")
-    return f"{phase}{' (ready)' if phase == 'Running' and _ready(p) else ''}"
+    return f"{phase}{' (ready)' if phase == 'Running' and is_ready(p) else ''}"
 
 
 _ORDER = ["node", "deployment", "statefulset", "daemonset", "job", "service", "pod"]

@@ -14,6 +14,7 @@ import json
 
 import yaml
 
+from reconcile.controllers._common import is_ready
 from reconcile.model import KObject, kind_class, thaw
 from reconcile.notebook.commands import SessionError
 from reconcile.notebook.display import age
@@ -90,9 +91,7 @@ def resource_name(kind: str) -> str:
     return f"{cls.KIND.lower()}.{group}" if group else cls.KIND.lower()
 
 
-def pod_ready(obj) -> bool:
-    """Whether the object's ``Ready`` condition is True."""
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in obj.status.get("conditions") or ())
+pod_ready = is_ready        # whether the object's Ready condition is True (the controllers' own test)
 
 
 def pod_status(p: KObject) -> str:

@@ -83,7 +83,11 @@ def test_connect_ray_client_address():
                 time.sleep(0.5)
         out = subprocess.run([sys.executable, "-c", CLIENT, str(client_port)], env=env, capture_output=True,
                              text=True, timeout=300)
-        assert out.returncode == 0, out.stderr[-3000:]
+        if out.returncode != 0:             # Ray Client's own server logs say why it did not start
+            import glob
+            logs = "".join(f"\n--- {f}\n" + open(f, errors="replace").read()[-2000:]
+                           for f in glob.glob(os.path.join(temp, "session_latest", "logs", "ray_client_server*")))
+            raise AssertionError(out.stderr[-3000:] + logs)
         lines = out.stdout.splitlines()
         assert lines[0].startswith(f"connected to the Ray cluster at ray://127.0.0.1:{client_port}: nodes ray-")
         assert lines[1] == 'deployment "echo" successfully rolled out'
