@@ -51,12 +51,30 @@ __all__ = ["RayCluster", "RAY_NODE", "cluster_namespace"]
 RAY_NODE = "ray.reconcile.dev/node-id"        # annotation: the Ray node a (virtual) node runs on
 JOIN_PERIOD = 5.0                              # seconds between looks for Ray nodes that joined
 PACKAGE_TTL = 300.0                            # seconds an uploaded package is reused (Ray keeps it 10 min)
+CLIENT_ATTEMPTS = 3                            # tries of a Ray Client connection whose server did not start
 _QUIET = logging.getLogger("reconcile.packaging")
+_LOG = logging.getLogger("reconcile.ray")
 
 
 def cluster_namespace(data_dir: str) -> str:
     """The Ray namespace of the cluster kept in ``data_dir`` (the same after a restart)."""
     return "reconcile-" + hashlib.blake2b(os.path.abspath(data_dir).encode(), digest_size=4).hexdigest()
+
+
+def join_ray(address: str, attempts: int = CLIENT_ATTEMPTS, pause: float = 2.0, **kwargs):
+    """``ray.init(address=address)``. A Ray Client address (``ray://``) is tried again when the
+    client server answers that it could not start this client's own server ("Initialization failure
+    from server": Ray Client's proxy starts one server process per client, and a loaded head can
+    lose it); Ray has already closed the failed connection. Any other error is raised at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return ray.init(address=address, **kwargs)
+        except ConnectionAbortedError as e:
+            if not address.startswith("ray://") or attempt == attempts:
+                raise
+            _LOG.warning("Ray Client at %s could not start a server for this client (attempt %d of %d), "
+                         "trying again: %s", address, attempt, attempts, str(e).strip().splitlines()[-1])
+            time.sleep(pause)
 
 
 class RayCluster:
@@ -84,7 +102,7 @@ class RayCluster:
         if not ray.is_initialized():
             kwargs = dict(namespace=self.namespace, log_to_driver=False, configure_logging=False)
             if address or os.environ.get("RAY_ADDRESS"):
-                ray.init(address=address or os.environ["RAY_ADDRESS"], **kwargs)
+                join_ray(address or os.environ["RAY_ADDRESS"], **kwargs)
             else:
                 ray.init(num_cpus=num_cpus, include_dashboard=False, **kwargs)
             self._joined_ray = True

@@ -85,10 +85,11 @@ def test_connect_ray_client_address():
                              text=True, timeout=300)
         if out.returncode != 0:             # Ray Client's own server logs say why it did not start
             import glob
-            logs = "".join(f"\n--- {f}\n" + open(f, errors="replace").read()[-2000:]
+            logs = "".join(f"\n--- {f}\n" + open(f, errors="replace").read()[-6000:]
                            for f in glob.glob(os.path.join(temp, "session_latest", "logs", "ray_client_server*")))
             raise AssertionError(out.stderr[-3000:] + logs)
         lines = out.stdout.splitlines()
+        print(out.stderr)                   # a retried connection says so here (join_ray's warning)
         assert lines[0].startswith(f"connected to the Ray cluster at ray://127.0.0.1:{client_port}: nodes ray-")
         assert lines[1] == 'deployment "echo" successfully rolled out'
         pods = [ln.split() for ln in lines[3:]]
