@@ -28,6 +28,8 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from reconcile.controllers._common import set_condition
+from reconcile.controllers._job_indexes import COMPLETION_INDEX
+from reconcile.controllers.statefulset import POD_INDEX_LABEL
 from reconcile.model import KObject, freeze, thaw
 from reconcile.pods import next_backoff
 
@@ -50,19 +52,11 @@ def kubelet_name(node: str) -> str:
 def runtime_env_of(pod: Mapping) -> dict | None:
     """The Ray runtime_env of a pod: its first container's ``image`` (a JSON runtime_env, as the
     language writes it; a plain image name means no environment of its own)."""
-    for c in (pod.get("spec") or {}).get("containers") or ():
-        image = c.get("image")
-        if image:
-            try:
-                env = json.loads(image)
-            except (TypeError, ValueError):
-                return None
-            return env if isinstance(env, dict) else None
-    return None
-
-
-ORDINAL_LABEL = "apps.kubernetes.io/pod-index"                   # a StatefulSet pod's ordinal
-COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"     # an Indexed Job pod's index
+    try:
+        env = json.loads(_image(pod))
+    except (TypeError, ValueError):
+        return None
+    return env if isinstance(env, dict) else None
 
 
 def pod_identity(pod: Mapping, host_ip: str, node: str) -> dict:
@@ -73,8 +67,8 @@ def pod_identity(pod: Mapping, host_ip: str, node: str) -> dict:
     env = {"POD_NAME": meta["name"], "POD_NAMESPACE": meta.get("namespace", ""), "POD_UID": meta.get("uid", ""),
            "POD_IP": host_ip, "NODE_NAME": node, "HOSTNAME": spec.get("hostname") or meta["name"]}
     labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-    if ORDINAL_LABEL in labels:
-        env["POD_ORDINAL"] = str(labels[ORDINAL_LABEL])
+    if POD_INDEX_LABEL in labels:
+        env["POD_ORDINAL"] = str(labels[POD_INDEX_LABEL])
     index = annotations.get(COMPLETION_INDEX, labels.get(COMPLETION_INDEX))
     if index is not None:
         env["JOB_COMPLETION_INDEX"] = str(index)
@@ -118,8 +112,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _image(pod: dict) -> str:
-    return next((c.get("image") for c in pod["spec"].get("containers") or () if c.get("image")), "")
+def _image(pod: Mapping) -> str:
+    """The pod's first container image, "" if none has one."""
+    return next((c.get("image") for c in (pod.get("spec") or {}).get("containers") or () if c.get("image")), "")
 
 
 class Kubelet:
@@ -168,8 +163,9 @@ class Kubelet:
         ``env`` is per namespace: the variables a new pod of that namespace starts with
         (its services' ``NAME_SERVICE_HOST`` and ``NAME_SERVICE_PORT``).
 
-        A report is ``{"status": {...}, "ports": {...}, "hostIP": ...}`` once the pod's actor
-        answers, or ``{"waiting": reason, "message": ...}`` while it starts or when it failed.
+        A report is ``{"status": {...}, "events": [...], "ports": {...}, "hostIP": ...}`` once the
+        pod's actor answers, or ``{"waiting": reason, "message": ...}`` (with ``"events"`` after a
+        failed pull) while it starts or when it failed; events are ``(type, reason, message)``.
         """
         with self.lock:
             return self._sync(pods, env)
@@ -212,7 +208,7 @@ class Kubelet:
                 out[uid] = {"waiting": "ContainerCreating", "message": f"the pod's actor died: {e}"[:500]}
                 continue
             self.pulls.pop(uid, None)
-            out[uid] = {"status": status, "ports": ports, "hostIP": self.host_ip}
+            out[uid] = {"status": status, "events": status.pop("events", []), "ports": ports, "hostIP": self.host_ip}
         return out
 
     def _pull_failed(self, uid: str, pod: dict, error: Exception, now: float) -> dict:
@@ -269,7 +265,7 @@ def pod_status(pod: KObject, report: dict, now: float):
               for c in pod.spec.get("containers") or ()]
         return st.update({"phase": "Pending", "containerStatuses": freeze(cs)})
     reported = report["status"]
-    containers = reported["containerStatuses"]  # (its "events" are the cluster's, not the pod's)
+    containers = reported["containerStatuses"]
     ready = reported["phase"] == "Running" and bool(containers) and all(c["ready"] for c in containers)
     value = "True" if ready else "False"
     conds = st.get("conditions")
@@ -280,5 +276,4 @@ def pod_status(pod: KObject, report: dict, now: float):
     update = {"phase": reported["phase"], "hostIP": report["hostIP"], "podIP": report["hostIP"],
               "startTime": st.get("startTime") or (min(started) if started else now),
               "conditions": conds, "containerStatuses": freeze(containers)}
-    new = st.update(update)
-    return st if new == st else new
+    return st.update(update)

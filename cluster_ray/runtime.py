@@ -28,6 +28,7 @@ import logging
 import os
 import random
 import tempfile
+import threading
 import time
 from typing import Iterable
 
@@ -342,10 +343,10 @@ class RayCluster:
                 continue
             if report.get("ports") is not None:
                 self._ports[pod.metadata.uid] = report["ports"]
-            for type_, reason, message in report.get("events") or (report.get("status") or {}).get("events") or ():
+            for type_, reason, message in report.get("events") or ():
                 self._events.append((now, type_, reason, message, pod.key))
             status = pod_status(pod, report, now)
-            if status is not pod.status:                # (pod_status keeps the old one when nothing changed)
+            if status != pod.status:
                 self.store.update_status(pod.set(status=status))
 
     # -- services (kube-proxy)
@@ -472,11 +473,10 @@ def follow_log(actor, container: str | None, tail: int | None, poll: float = 0.2
     text, offset = ray.get(actor.read_log.remote(container, 0))
     lines = text.splitlines(keepends=True)
     yield from (lines if tail is None else lines[-tail:] if tail > 0 else [])
-    while stop is None or not stop.is_set():
+    stop = stop or threading.Event()
+    while not stop.is_set():
         text, offset = ray.get(actor.read_log.remote(container, offset))
         if text:
             yield from text.splitlines(keepends=True)
-        elif stop is not None:
-            stop.wait(poll)
         else:
-            time.sleep(poll)
+            stop.wait(poll)

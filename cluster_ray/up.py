@@ -20,6 +20,7 @@ import threading
 import time
 
 from reconcile.controllers._common import is_ready
+from reconcile.controllers.job import job_finished
 
 __all__ = ["up", "down", "logs"]
 
@@ -224,10 +225,10 @@ def logs(data_dir: str, pod: str, namespace: str = "default", container: str | N
     import ray
 
     from cluster_ray.kubelet import pod_actor_name
-    from cluster_ray.runtime import cluster_namespace, follow_log
+    from cluster_ray.runtime import cluster_namespace, follow_log, join_ray
     signals = _Signals()
     signals.install()                       # before connecting: a Ctrl-C then must not be lost either
-    ray.init(address=address or (info["address"] if info else None), namespace=cluster_namespace(data_dir),
+    join_ray(address or (info["address"] if info else os.environ["RAY_ADDRESS"]), namespace=cluster_namespace(data_dir),
              log_to_driver=False, configure_logging=False)
     signals.install()                       # again: Ray put handlers of its own there
     try:
@@ -324,8 +325,7 @@ def _summary(cluster) -> dict:
             lines[f"{kind.lower()} {w.metadata.namespace}/{w.name}"] = line
     for j in snap.list("Job"):
         st = j.status
-        done = next((c["type"] for c in st.get("conditions") or ()
-                     if c.get("type") in ("Complete", "Failed") and c.get("status") == "True"), None)
+        done = job_finished(j)
         lines[f"job {j.metadata.namespace}/{j.name}"] = (
             f"{st.get('succeeded', 0)}/{j.spec.get('completions', 1)} succeeded, {st.get('active', 0)} active, "
             f"{st.get('failed', 0)} failed" + (f": {done}" if done else ""))

@@ -23,7 +23,7 @@ from reconcile._memo import IdentityMemo
 
 __all__ = ["POD_DELETION_COST", "BACKOFF_INITIAL", "BACKOFF_MAX", "BACKOFF_RESET", "seconds", "is_pod_ready",
            "ready_since", "is_pod_available", "is_pod_active", "filter_active_pods", "pods_per_node",
-           "pod_deletion_key", "pods_to_delete", "next_backoff", "BackOff"]
+           "pod_deletion_key", "deletion_order", "pods_to_delete", "next_backoff", "BackOff"]
 
 POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 BACKOFF_INITIAL, BACKOFF_MAX, BACKOFF_RESET = 10.0, 300.0, 600.0
@@ -167,6 +167,11 @@ def pod_deletion_key(pod, now: float, ranks: Mapping[str, int] | None = None) ->
             -restarts,
             (0, 0.0) if created is None else (1, now - created),
             pod.metadata.name)
+
+
+def deletion_order(pods: Iterable, now: float) -> list:
+    """Pods in the order Kubernetes deletes them when scaling down (ActivePods' Less, no ranks)."""
+    return sorted(pods, key=lambda p: pod_deletion_key(p, now))
 
 
 def pods_to_delete(pods: Sequence, diff: int, now: float, related_pods: Iterable | None = None) -> list:

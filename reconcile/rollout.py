@@ -30,7 +30,7 @@ from reconcile.quantity import scaled_value_from_int_or_percent
 
 __all__ = [
     "RSInfo", "DESIRED_REPLICAS_ANNOTATION", "MAX_REPLICAS_ANNOTATION", "NEW_RS_AVAILABLE_REASON", "TIMED_OUT_REASON",
-    "resolve_fenceposts", "max_surge", "max_unavailable", "min_available",
+    "rolling", "resolve_fenceposts", "max_surge", "max_unavailable", "min_available",
     "get_replica_count_for_replica_sets", "get_actual_replica_count", "get_ready_replica_count",
     "get_available_replica_count", "new_rs_new_replicas", "is_saturated", "reconcile_new_replica_set",
     "cleanup_unhealthy_replicas", "scale_down_old_for_rolling_update", "reconcile_old_replica_sets",
@@ -105,9 +105,10 @@ def _replicas(d) -> int:
     return d.spec.get("replicas", 1)
 
 
-def _rolling(d) -> Mapping | None:
-    """The ``rollingUpdate`` parameters, or None when the strategy is not RollingUpdate."""
-    strategy = d.spec.get("strategy") or {}
+def rolling(obj, field: str = "strategy") -> Mapping | None:
+    """The ``rollingUpdate`` parameters, or None when the strategy is not RollingUpdate
+    (``spec.strategy`` of a Deployment; ``spec.updateStrategy`` of a DaemonSet or StatefulSet)."""
+    strategy = obj.spec.get(field) or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
         return None
     return strategy.get("rollingUpdate") or {}
@@ -137,7 +138,7 @@ def max_surge(deployment) -> int:
     >>> max_surge(Deployment.new("d", spec={"strategy": {"type": "Recreate"}}))
     0
     """
-    ru = _rolling(deployment)
+    ru = rolling(deployment)
     if ru is None:
         return 0
     return resolve_fenceposts(ru.get("maxSurge"), ru.get("maxUnavailable"), _replicas(deployment))[0]
@@ -150,7 +151,7 @@ def max_unavailable(deployment) -> int:
     >>> max_unavailable(Deployment.new("d", spec={"replicas": 5, "strategy": {"rollingUpdate": {"maxUnavailable": 9}}}))
     5
     """
-    ru, replicas = _rolling(deployment), _replicas(deployment)
+    ru, replicas = rolling(deployment), _replicas(deployment)
     if ru is None or replicas == 0:
         return 0
     return min(resolve_fenceposts(ru.get("maxSurge"), ru.get("maxUnavailable"), replicas)[1], replicas)
@@ -163,7 +164,7 @@ def min_available(deployment) -> int:
     >>> min_available(Deployment.new("d", spec={"replicas": 10, "strategy": {"rollingUpdate": {"maxUnavailable": 6}}}))
     4
     """
-    return 0 if _rolling(deployment) is None else _replicas(deployment) - max_unavailable(deployment)
+    return 0 if rolling(deployment) is None else _replicas(deployment) - max_unavailable(deployment)
 
 
 # ---------------------------------------------------------------- counts
@@ -418,7 +419,7 @@ def proportional_scale(deployment, new_rs, old_rss: Iterable) -> dict[str, int]:
         return {} if only.replicas == replicas else {only.name: replicas}
     if is_saturated(deployment, new):
         return _sizes({rs.name: 0 for rs in _active(old)})
-    if _rolling(deployment) is None:
+    if rolling(deployment) is None:
         return {}
     rss = _active(old + ([new] if new is not None else []))
     to_add = (replicas + max_surge(deployment) if replicas > 0 else 0) - get_replica_count_for_replica_sets(rss)

@@ -11,7 +11,7 @@ from reconcile._memo import IdentityMemo
 from reconcile.model import KObject, OwnerReference
 
 __all__ = ["workload_selector", "controller_of", "is_controlled_by", "owner_reference", "with_owner",
-           "without_owner", "claim_pods", "pod_name", "is_active", "is_ready", "condition", "set_condition"]
+           "without_owner", "claim_pods", "pod_name", "fresh_pod_names", "is_active", "is_ready", "condition", "set_condition"]
 
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"   # Kubernetes' rand.String alphabet (no vowels, no 0/1/3)
 
@@ -64,6 +64,19 @@ def pod_name(owner: KObject, i: int) -> str:
         n, r = divmod(n, len(_ALPHABET))
         suffix += _ALPHABET[r]
     return f"{owner.name[:57]}-{suffix}"
+
+
+def fresh_pod_names(snapshot, owner: KObject, start: int):
+    """``pod_name(owner, i)`` for ``i`` from ``start`` on, leaving out the names a pod of the
+    snapshot has and the ones already given."""
+    given: set = set()
+    i = start
+    while True:
+        name = pod_name(owner, i)
+        if name not in given and snapshot.get("Pod", name, owner.metadata.namespace) is None:
+            given.add(name)
+            yield name
+        i += 1
 
 
 def is_active(pod: KObject) -> bool:

@@ -35,12 +35,13 @@ from pyrsistent import pvector
 from reconcile import pods as _pods
 from reconcile._memo import IdentityMemo
 from reconcile.actions import Create, Delete, Emit, Result, Update, UpdateStatus
-from reconcile.controllers._common import claim_pods, pod_name, with_owner, without_owner, workload_selector
+from reconcile.controllers._common import claim_pods, fresh_pod_names, with_owner, without_owner, workload_selector
 from reconcile.controllers.deployment import template_hash
 from reconcile.controllers.replicaset import orphans_wake_matching
 from reconcile.engine import Rule
 from reconcile.model import EMPTY_MAP, freeze, pod_from_template
 from reconcile.quantity import scaled_value_from_int_or_percent
+from reconcile.rollout import rolling
 from reconcile.scheduler import NodeInfo, node_selector, tolerates_taint
 
 __all__ = ["reconcile_daemonset", "RULE", "HASH_LABEL", "DAEMON_TOLERATIONS", "node_should_run",
@@ -172,16 +173,9 @@ class _Plan:
 
 
 def _surge(ds, desired: int) -> int:
-    ru = _rolling(ds)
+    ru = rolling(ds, "updateStrategy")
     return 0 if ru is None or ru.get("maxSurge") is None else scaled_value_from_int_or_percent(
         ru["maxSurge"], desired, True)
-
-
-def _rolling(ds):
-    strategy = ds.spec.get("updateStrategy") or EMPTY_MAP
-    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-        return None
-    return strategy.get("rollingUpdate") or EMPTY_MAP
 
 
 def _manage(plan: _Plan, now: float) -> None:
@@ -263,7 +257,7 @@ def _rolling_update(plan: _Plan, now: float) -> None:
     for node, (run, _) in plan.verdicts.items():
         if run:
             nodes.setdefault(node, [])
-    ru = _rolling(ds)
+    ru = rolling(ds, "updateStrategy")
     limit = ru.get("maxUnavailable")
     max_unavailable = scaled_value_from_int_or_percent(1 if limit is None else limit, desired, True)
     max_surge = _surge(ds, desired)
@@ -349,16 +343,12 @@ def reconcile_daemonset(snapshot, key, now: float) -> Result:
     daemon = daemon_template(template, hash_)
     plan = _Plan(ds, snapshot.list("Node"), pods, hash_, pod_from_template(daemon, "probe", ns))
     _manage(plan, now)
-    if not plan.create and not plan.delete and _rolling(ds) is not None:
+    if not plan.create and not plan.delete and rolling(ds, "updateStrategy") is not None:
         _rolling_update(plan, now)
     actions: list = list(plan.events)
-    taken: set = set()
-    i = len(pods)
+    names = fresh_pod_names(snapshot, ds, len(pods))
     for node in plan.create[:BURST]:
-        while pod_name(ds, i) in taken or snapshot.get("Pod", pod_name(ds, i), ns) is not None:
-            i += 1
-        taken.add(pod_name(ds, i))
-        actions.append(Create(pod_from_template(_pinned(daemon, node), pod_name(ds, i), ns, owner=ds)))
+        actions.append(Create(pod_from_template(_pinned(daemon, node), next(names), ns, owner=ds)))
     actions.extend(Delete("Pod", p.name, ns) for p in plan.delete[:BURST])
     status = _status(plan, now)
     if any(ds.status.get(k) != v for k, v in status.items()):

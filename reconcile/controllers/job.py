@@ -45,7 +45,7 @@ from reconcile.model import EMPTY_MAP, pod_from_template
 
 __all__ = ["reconcile_job", "RULE", "CONTROLLER_UID", "JOB_NAME", "LEGACY_CONTROLLER_UID", "LEGACY_JOB_NAME",
            "COMPLETION_INDEX", "TRACKING_FINALIZER", "pod_backoff", "parse_indexes", "format_indexes",
-           "finished_at", "completion_index"]
+           "finished_at", "completion_index", "job_finished"]
 
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 JOB_NAME = "batch.kubernetes.io/job-name"
@@ -63,7 +63,7 @@ _DEADLINE = ("DeadlineExceeded", "Job was active longer than specified deadline"
 
 # ---------------------------------------------------------------- facts of jobs and pods
 
-def _finished(job) -> str | None:
+def job_finished(job) -> str | None:
     """``IsJobFinished``: "Complete" or "Failed" when that condition is True."""
     for c in job.status.get("conditions") or ():
         if c.get("type") in ("Complete", "Failed") and c.get("status") == "True":
@@ -194,7 +194,7 @@ def _pod_template(job, index: int | None):
         annotations = annotations.set(COMPLETION_INDEX, str(index))
         labels = labels.set(COMPLETION_INDEX, str(index))
         # appended unless the container sets it; Kubernetes fills it from the annotation by the
-        # downward API, which the runtimes here do not have: the value is written in
+        # downward API (a fieldRef); here the value is written in, so any runtime gives it
         env = pmap({"name": INDEX_ENV, "value": str(index)})
         containers = pvector(c if any(e.get("name") == INDEX_ENV for e in c.get("env") or ())
                              else c.set("env", pvector([*(c.get("env") or ()), env]))
@@ -231,16 +231,12 @@ def _for_removal(job, active, at_least: int, now: float) -> list:
             by_index.setdefault(ix if 0 <= ix < completions else -1, []).append(p)
         rm, left = list(by_index.pop(-1, [])), []
         for ix in sorted(by_index):
-            group = _pods_in_deletion_order(by_index[ix], now)
+            group = _pods.deletion_order(by_index[ix], now)
             rm.extend(group[:-1])
             left.append(group[-1])
     if len(rm) < at_least:
-        rm.extend(_pods_in_deletion_order(left, now)[:at_least - len(rm)])
+        rm.extend(_pods.deletion_order(left, now)[:at_least - len(rm)])
     return rm
-
-
-def _pods_in_deletion_order(pods, now: float) -> list:
-    return sorted(pods, key=lambda p: _pods.pod_deletion_key(p, now))
 
 
 # ---------------------------------------------------------------- conditions
@@ -271,7 +267,7 @@ def reconcile_job(snapshot, key, now: float) -> Result:
     job = snapshot.get("Job", name, ns)
     if job is None:
         return Result()
-    if _finished(job):
+    if job_finished(job):
         return _expire(job, now)
     if job.spec.get("completionMode") not in (None, "NonIndexed", "Indexed"):
         return Result((Emit("Warning", "UnknownCompletionMode",
@@ -452,7 +448,7 @@ def _expire(job, now: float) -> Result:
     ttl = job.spec.get("ttlSecondsAfterFinished")
     if ttl is None or job.metadata.deletionTimestamp is not None:
         return Result()
-    done = condition(job, _finished(job))
+    done = condition(job, job_finished(job))
     expire = (_pods.seconds(done.get("lastTransitionTime")) or now) + ttl
     if now < expire:
         return Result(requeue_after=expire - now)
@@ -471,7 +467,7 @@ def _orphaned(pod, snapshot) -> bool:
     if c.kind != "Job":
         return False
     job = snapshot.by_uid_get(c.uid)
-    return job is None or _finished(job) is not None
+    return job is None or job_finished(job) is not None
 
 
 def _release_orphan(snapshot, key) -> Result:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from pyrsistent import pmap
 
 from reconcile import pods as _pods
+from reconcile.pods import deletion_order
 from reconcile.actions import Create, Delete, Result, Update, UpdateStatus
 from reconcile.controllers._common import (
-    controller_of, is_active, pod_name, with_owner, without_owner,
+    controller_of, fresh_pod_names, is_active, with_owner, without_owner,
     workload_selector,
 )
 from reconcile.engine import Rule
@@ -23,11 +24,6 @@ from reconcile.model import pod_from_template
 __all__ = ["reconcile_replicaset", "RULE", "deletion_order", "owned_pods"]
 
 BURST = 500   # Kubernetes creates at most 500 pods of one ReplicaSet per sync
-
-
-def deletion_order(pods, now: float):
-    """Pods in the order Kubernetes deletes them when scaling down (ActivePods' Less)."""
-    return sorted(pods, key=lambda p: _pods.pod_deletion_key(p, now))
 
 
 def owned_pods(snapshot, rs):
@@ -118,14 +114,9 @@ def reconcile_replicaset(snapshot, key, now: float) -> Result:
     diff = len(owned) - want
     if diff < 0:
         template = rs.spec.get("template") or pmap()
-        taken: set = set()
-        i = len(owned)          # names below are mostly taken: start the search past them
+        names = fresh_pod_names(snapshot, rs, len(owned))   # names below are mostly taken: start past them
         for _ in range(min(-diff, BURST)):
-            while pod_name(rs, i) in taken or snapshot.get("Pod", pod_name(rs, i), ns) is not None:
-                i += 1
-            name_i = pod_name(rs, i)
-            taken.add(name_i)
-            actions.append(Create(pod_from_template(template, name_i, ns, owner=rs)))
+            actions.append(Create(pod_from_template(template, next(names), ns, owner=rs)))
     elif diff > 0:
         for p in deletion_order(owned, now)[:diff]:
             actions.append(Delete("Pod", p.name, ns))

@@ -41,6 +41,7 @@ from functools import lru_cache
 from pyrsistent import pmap
 
 from reconcile import pods as _pods
+from reconcile.rollout import rolling
 from reconcile._memo import IdentityMemo
 from reconcile.actions import Create, Delete, Emit, Result, Update, UpdateStatus
 from reconcile.controllers._common import (
@@ -296,7 +297,7 @@ def _max_unavailable(value, replicas: int) -> int:
 def _roll(sts, slots, update: str, min_ready: int, now: float, plan, status: dict) -> None:
     """The RollingUpdate step: delete the highest pods at index ``partition`` or above that are not
     at the update revision, as many as the unavailability budget allows."""
-    ru = (sts.spec.get("updateStrategy") or EMPTY_MAP).get("rollingUpdate") or EMPTY_MAP
+    ru = rolling(sts, "updateStrategy")
     targets = list(reversed(slots[max(ru.get("partition") or 0, 0):]))
     if ru.get("maxUnavailable") is None:
         budget = 1             # one at a time, and wait for a higher pod that is still unavailable
@@ -362,7 +363,7 @@ def _sync_pods(sts, pods, current, update, template, plan, now: float) -> dict:
             break
     stop = stop or _process_condemned(condemned, first_unavailable, monotonic, min_ready, now, plan)
     status = _counts((*slots, *condemned), min_ready, now, current.name, update.name)
-    if not stop and (spec.get("updateStrategy") or EMPTY_MAP).get("type", "RollingUpdate") == "RollingUpdate":
+    if not stop and rolling(sts, "updateStrategy") is not None:
         _roll(sts, slots, update.name, min_ready, now, plan, status)
     return status
 
@@ -421,8 +422,7 @@ def reconcile_statefulset(snapshot, key, now: float) -> Result:
     status = _sync_pods(sts, pods, current, update, template, plan, now)
     status.update(currentRevision=current.name, updateRevision=update.name, collisionCount=collisions,
                   observedGeneration=sts.metadata.generation)
-    strategy = (sts.spec.get("updateStrategy") or EMPTY_MAP).get("type", "RollingUpdate")
-    if strategy == "RollingUpdate" and status["updatedReplicas"] == status["replicas"] == status["readyReplicas"]:
+    if rolling(sts, "updateStrategy") is not None and status["updatedReplicas"] == status["replicas"] == status["readyReplicas"]:
         status.update(currentReplicas=status["updatedReplicas"], currentRevision=update.name)   # completeRollingUpdate
     actions = plan.actions()
     if any(sts.status.get(k) != v for k, v in status.items()):

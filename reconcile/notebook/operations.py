@@ -161,20 +161,19 @@ class NodeCommands:
     def fail(self, node: str) -> Text:
         """The simulator only: the node's machine dies (its pods come back elsewhere after the
         node's grace period and the eviction timeout)."""
-        self._simulator_only("fail", "on Ray, stop the machine's Ray node ('ray stop') to fail it")
-        self.find("Node", node)
-        with self.lock:
-            self.cluster.fail_node(node)
-        self._settle()
-        return Text(f"node/{node} failed")
+        return self._machine(node, "fail", "failed", "on Ray, stop the machine's Ray node ('ray stop') to fail it")
 
     def recover(self, node: str) -> Text:
-        self._simulator_only("recover", "on Ray, start the machine's Ray node again")
+        return self._machine(node, "recover", "recovered", "on Ray, start the machine's Ray node again")
+
+    def _machine(self, node: str, verb: str, done: str, on_ray: str) -> Text:
+        """The simulator's ``fail_node`` or ``recover_node`` of ``node``, and the settled cluster."""
+        self._simulator_only(verb, on_ray)
         self.find("Node", node)
         with self.lock:
-            self.cluster.recover_node(node)
+            getattr(self.cluster, f"{verb}_node")(node)
         self._settle()
-        return Text(f"node/{node} recovered")
+        return Text(f"node/{node} {done}")
 
     def advance(self, duration: str | float) -> Text:
         """The simulator only: run its clock ``duration`` (``30s``, ``5m``) further."""

@@ -15,6 +15,7 @@ import json
 import yaml
 
 from reconcile.controllers._common import is_ready
+from reconcile.controllers.job import job_finished
 from reconcile.model import KObject, kind_class, thaw
 from reconcile.notebook.commands import SessionError
 from reconcile.notebook.display import age
@@ -159,9 +160,7 @@ def _daemonset_row(snap, o, now):
 
 def _job_row(snap, j, now):
     st = j.status
-    conds = {c.get("type") for c in st.get("conditions") or () if c.get("status") == "True"}
-    status = "Complete" if "Complete" in conds else "Failed" if "Failed" in conds else (
-        "Suspended" if j.spec.get("suspend") else "Running")
+    status = job_finished(j) or ("Suspended" if j.spec.get("suspend") else "Running")
     return [j.name, status, f"{st.get('succeeded', 0)}/{j.spec.get('completions', 1)}", _age(j, now)]
 
 

@@ -27,7 +27,7 @@ from reconcile import labels as _labels
 from reconcile.controllers import default_rules
 from reconcile.engine import Engine, Rule
 from reconcile.model import KObject
-from reconcile.sim.kubelet import CRASHES, EXITS, FAILED, READY, kubelet_rules
+from reconcile.sim.kubelet import EXITS, FAILED, READY, kubelet_rules
 from reconcile.store import Store, apply_object
 
 __all__ = ["SimCluster", "VirtualClock", "SimEvent"]
@@ -188,9 +188,8 @@ class SimCluster:
         self.engine.run()
 
     def crash_pod(self, name: str, namespace: str = "default") -> None:
-        """The pod's first container exits with an error (its restart policy decides what follows)."""
-        pod = self.store.get("Pod", name, namespace)
-        self._annotate("Pod", name, namespace, CRASHES, str(int(pod.metadata.annotations.get(CRASHES, "0")) + 1))
+        """The pod's containers exit with an error, code 1 (its restart policy decides what follows)."""
+        self.complete_pod(name, namespace, 1)
 
     def complete_pod(self, name: str, namespace: str = "default", exit_code: int = 0) -> None:
         """The pod's containers exit now with ``exit_code`` (0: success); the restart policy decides

@@ -42,10 +42,9 @@ from reconcile.engine import Rule
 from reconcile.model import EMPTY_MAP, Lease, freeze
 from reconcile.pods import next_backoff
 
-__all__ = ["kubelet_rules", "FAILED", "CRASHES", "EXITS", "RUN_SECONDS", "EXIT_CODE", "READY", "HEARTBEAT"]
+__all__ = ["kubelet_rules", "FAILED", "EXITS", "RUN_SECONDS", "EXIT_CODE", "READY", "HEARTBEAT"]
 
 FAILED = "sim.reconcile.dev/failed"
-CRASHES = "sim.reconcile.dev/crashes"
 EXITS = "sim.reconcile.dev/exits"
 RUN_SECONDS = "sim.reconcile.dev/run-seconds"
 EXIT_CODE = "sim.reconcile.dev/exit-code"
@@ -226,10 +225,7 @@ def kubelet_rules(seed: int = 0, start_delay: float = 1.0) -> tuple[Rule, ...]:
                                     sim.get("lastExit"))
             status = status.set("sim", sim.discard("restartAt").set("runningSince", now))
             return Result((UpdateStatus(pod.set(status=status)),), requeue_after=_first_run(pod))
-        # Running: crashes, exits, readiness changes
-        crashes = int(pod.metadata.annotations.get(CRASHES, "0"))
-        if crashes > sim.get("crashesSeen", 0):
-            return _exit(pod, sim.set("crashesSeen", crashes), 1, restarts, now)
+        # Running: exits, readiness changes
         exits = _exit_codes(pod)
         if len(exits) > sim.get("exitsSeen", 0):
             return _exit(pod, sim.set("exitsSeen", len(exits)), exits[-1], restarts, now)
