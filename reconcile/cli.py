@@ -21,9 +21,6 @@ import sys
 
 __all__ = ["main"]
 
-_YAML_SUFFIXES = (".yaml", ".yml", ".json")
-
-
 def _read(path: str) -> str:
     if path == "-":
         return sys.stdin.read()
@@ -33,11 +30,7 @@ def _read(path: str) -> str:
 
 def _load(path: str):
     import dsl
-    text = _read(path)
-    shown = "<stdin>" if path == "-" else path
-    if path.endswith(_YAML_SUFFIXES):
-        return dsl.load_yaml(text, shown)
-    return dsl.parse(text, shown)
+    return dsl.load(_read(path), "<stdin>" if path == "-" else path)
 
 
 def _load_or_report(path: str):
@@ -131,7 +124,7 @@ def _cmd_convert(args) -> int:
 
 def _cmd_plan(args) -> int:
     import os
-    from reconcile.plan import plan
+    from reconcile.plan import format_plan, plan
     from reconcile.snapshot import EMPTY
     manifest = _load_or_report(args.file)
     if manifest is None:
@@ -144,34 +137,19 @@ def _cmd_plan(args) -> int:
         store = Store(clock=lambda: 0.0, backend=SqliteBackend(db))
         snapshot = store.snapshot()
         store.close()
-    changes = plan(manifest, snapshot, prune=args.prune)
-    counts = {"create": 0, "update": 0, "delete": 0}
-    for c in changes:
-        if c.action == "unchanged":
-            continue
-        counts[c.action] += 1
-        print(str(c))
-        for path, old, new in c.fields:
-            print(f"      {path}: {_show(old)} -> {_show(new)}")
-    print(f"Plan: {counts['create']} to create, {counts['update']} to change, {counts['delete']} to delete.")
+    for line in format_plan(plan(manifest, snapshot, prune=args.prune)):
+        print(line)
     return 0
 
 
-def _show(value) -> str:
-    import json
-    return "(none)" if value is None else json.dumps(value)
-
-
 def _cmd_sim(args) -> int:
-    from reconcile.sim import SimCluster
+    from reconcile.sim import SimCluster, default_nodes
     manifest = _load_or_report(args.file)
     if manifest is None:
         return 1
     sim = SimCluster(seed=args.seed)
     if not any(o.kind == "Node" for o in manifest):
-        from reconcile.model import Node
-        manifest = (*[Node.new(f"node-{i}", status={"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}})
-                      for i in range(1, 4)], *manifest)
+        manifest = (*default_nodes(), *manifest)
         print("(the file has no nodes: simulating node-1..node-3 with 4 cpu, 8Gi, 110 pods each)")
     sim.apply(manifest)
     if args.seconds is None:

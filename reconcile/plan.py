@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from reconcile.model import KObject, thaw
 
-__all__ = ["Change", "plan", "diff_fields"]
+__all__ = ["Change", "plan", "diff_fields", "format_plan"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,22 @@ def plan(manifest, snapshot, prune: bool = False) -> list[Change]:
                 if obj.key not in named and not obj.metadata.ownerReferences:
                     changes.append(Change("delete", obj.kind, obj.metadata.namespace, obj.name))
     return changes
+
+
+def format_plan(changes) -> list[str]:
+    """The lines of a plan, as ``reconcile plan`` prints them: each change but the unchanged ones,
+    its fields' ``old -> new``, and the ``Plan: ...`` count."""
+    lines, counts = [], {"create": 0, "update": 0, "delete": 0}
+    for c in changes:
+        if c.action == "unchanged":
+            continue
+        counts[c.action] += 1
+        lines.append(str(c))
+        lines += [f"      {path}: {_shown(old)} -> {_shown(new)}" for path, old, new in c.fields]
+    lines.append(f"Plan: {counts['create']} to create, {counts['update']} to change, {counts['delete']} to delete.")
+    return lines
+
+
+def _shown(value) -> str:
+    import json
+    return "(none)" if value is None else json.dumps(value)

@@ -33,7 +33,7 @@ from reconcile.rollout import (  # resolve_fenceposts re-exported: Kubernetes' R
 )
 
 __all__ = ["reconcile_deployment", "RULE", "resolve_fenceposts", "template_hash", "REVISION",
-           "rollback_template", "restart_template"]
+           "rollback_template", "restart_template", "revision_history"]
 
 REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
@@ -318,6 +318,13 @@ def _touch(conds, reason, message, now):
         out.append(pmap({"type": "Progressing", "status": "True", "reason": reason, "message": message,
                          "lastUpdateTime": now, "lastTransitionTime": now}))
     return pvector(out)
+
+
+def revision_history(snapshot, d) -> list:
+    """``kubectl rollout history``: (revision, ReplicaSet) for each ReplicaSet the deployment
+    controls that has a revision, oldest first."""
+    owned, _ = _owned_replicasets(snapshot, d)
+    return sorted(((_revision(rs), rs) for rs in owned if REVISION in rs.metadata.annotations), key=lambda r: r[0])
 
 
 def rollback_template(snapshot, d, revision: int | None = None):

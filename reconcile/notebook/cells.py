@@ -15,25 +15,26 @@ __reconcile__.run('scale web 2', 3, last=True)
 
 from __future__ import annotations
 
+import functools
 import re
+
+import dsl
 
 from reconcile.notebook.commands import COMMANDS, brace_depth, split_cell
 from reconcile.notebook.display import Text
 from reconcile.notebook.session import Session
 
-__all__ = ["CellRunner", "to_python", "is_python", "complete", "inspect", "is_complete", "KEYWORDS"]
+__all__ = ["CellRunner", "to_python", "is_python", "complete", "inspect", "is_complete", "keywords"]
 
 NAME = "__reconcile__"
-_LANGUAGE_WORDS = (
-    "active-deadline after and annotations args autoscale backoff-limit call capacity command completion-mode "
-    "completions concurrency container count cronjob daemonset deny deployment env every exec failures for http "
-    "image in init-container job keep-failed keep-successful labels limits liveness max message min min-ready "
-    "namespace node-selector nodes notin on parallelism paused pod-annotations pod-management policy port "
-    "progress-deadline readiness replicas replicaset requests restart revision-history rule schedule scheduler "
-    "selector service service-account service-name starting-deadline startup statefulset strategy successes "
-    "suspend taint target tcp termination-grace then timeout tolerate ttl-after-finished type unschedulable "
-    "when where workdir").split()
-KEYWORDS = sorted(set(_LANGUAGE_WORDS) | set(COMMANDS))
+
+
+@functools.lru_cache(maxsize=1)
+def keywords() -> list[str]:
+    """What completion offers at the start of a statement: the language's words and the commands."""
+    return sorted(dsl.keywords() | set(COMMANDS))
+
+
 KINDS = ["pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs", "services",
          "endpoints", "nodes", "namespaces", "hpa", "rules", "policies", "po", "deploy", "rs", "sts", "ds",
          "svc", "no", "ns"]
@@ -155,7 +156,7 @@ def complete(session: Session, code: str, cursor: int) -> tuple[list[str], int, 
     if selector_context:
         candidates = sorted(session.labels())
     elif not words:
-        candidates = KEYWORDS
+        candidates = keywords()
     else:
         candidates = _after(session, words)
     return [c for c in candidates if c.startswith(token)], start, cursor
@@ -180,7 +181,7 @@ def _after(session: Session, words: list[str]) -> list[str]:
         return session.names("Node")
     if cmd == "connect" and n == 1:
         return ["sim", "local", "ray://"]
-    return KEYWORDS
+    return keywords()
 
 
 def inspect(session: Session, code: str, cursor: int) -> str | None:
@@ -196,7 +197,7 @@ def inspect(session: Session, code: str, cursor: int) -> str | None:
         return found
     if word in COMMANDS:
         return f"usage: {COMMANDS[word]}"
-    if word in _LANGUAGE_WORDS:
+    if word in dsl.keywords():
         return f"{word}: a word of the cluster language (docs/language.md)"
     return None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from reconcile.controllers._common import controller_of
+from reconcile.controllers.deployment import revision_history
 from reconcile.model import KObject
 from reconcile.notebook.commands import SessionError
 from reconcile.notebook.display import Table, Text
@@ -96,15 +98,9 @@ class WorkloadCommands:
     def _history(self, d: KObject) -> Table:
         if d.kind != "Deployment":
             raise SessionError("rollout history works on deployments")
-        snap = self.snapshot()
-        rows = []
-        for rs in snap.owned_by(d.metadata.uid, "ReplicaSet"):
-            rev = rs.metadata.annotations.get("deployment.kubernetes.io/revision")
-            if rev is not None:
-                cause = rs.metadata.annotations.get("kubernetes.io/change-cause", "<none>")
-                rows.append((int(rev), cause))
-        return Table(["REVISION", "CHANGE-CAUSE"], [[str(r), c] for r, c in sorted(rows)],
-                     title=f"{resource_name(d.kind)}/{d.name}")
+        rows = [[str(rev), rs.metadata.annotations.get("kubernetes.io/change-cause", "<none>")]
+                for rev, rs in revision_history(self.snapshot(), d)]
+        return Table(["REVISION", "CHANGE-CAUSE"], rows, title=f"{resource_name(d.kind)}/{d.name}")
 
     def _wait_rollout(self, obj: KObject, progress: Progress | None) -> str:
         """Wait until the workload's rollout is done (kubectl's rollout status messages)."""
@@ -148,7 +144,7 @@ class NodeCommands:
         lines = [str(self.cordon(node))]
         with self.lock:
             for p in self.snapshot().pods_on_node(node):
-                owner = next((o for o in p.metadata.ownerReferences if o.controller), None)
+                owner = controller_of(p)
                 if owner is not None and owner.kind == "DaemonSet":
                     continue
                 if p.metadata.deletionTimestamp is None:

@@ -39,14 +39,16 @@ from typing import Callable, Iterable
 
 import dsl
 from dsl import DslError
+from reconcile.controllers._common import is_ready
 from reconcile.errors import ReconcileError
-from reconcile.model import KObject, ModelError, Node, kind_class
+from reconcile.model import KObject, ModelError, kind_class
 from reconcile.notebook.commands import Command, CommandError, SessionError, parse_command, split_cell
 from reconcile.notebook.display import Table, Text, age
 from reconcile.notebook.operations import WAIT_TIMEOUT, NodeCommands, Progress, WorkloadCommands
 from reconcile.notebook.views import (
-    COLUMNS, node_status, pod_ready, pod_status, resource_name, rollout_status, show, to_yaml,
+    COLUMNS, node_status, pod_ready, pod_status, resource_name, rollout_status, to_yaml,
 )
+from reconcile.sim import default_nodes
 
 __all__ = ["Session", "SessionError", "rollout_status", "pod_status", "pod_ready", "node_status"]
 
@@ -92,7 +94,7 @@ class Session(WorkloadCommands, NodeCommands):
             self._stop = threading.Event()
             self._loop = threading.Thread(target=self._run_loop, name="reconcile-control-plane", daemon=True)
             self._loop.start()
-            self.wait_until(lambda s: all(node_status(n) == "Ready" for n in s.cluster.list("Node")),
+            self.wait_until(lambda s: all(is_ready(n) for n in s.cluster.list("Node")),
                             timeout=120, what="every node Ready")
             nodes = ", ".join(n.name for n in self.cluster.list("Node"))
             where = "a local Ray" if address is None else f"the Ray cluster at {address}"
@@ -298,7 +300,7 @@ class Session(WorkloadCommands, NodeCommands):
         lines = []
         with self.lock:
             if self.simulated and not self.cluster.list("Node") and not any(o.kind == "Node" for o in manifest):
-                manifest = [*_default_nodes(), *manifest]
+                manifest = [*default_nodes(), *manifest]
                 lines.append("(no nodes yet: the simulator added node-1, node-2 and node-3, "
                              "4 cpu, 8Gi and 110 pods each)")
             done = self.cluster.apply(manifest)
@@ -310,16 +312,8 @@ class Session(WorkloadCommands, NodeCommands):
 
     def plan(self, manifest: Iterable[KObject]) -> Text:
         """What applying ``manifest`` would change (``terraform plan``): nothing is applied."""
-        from reconcile.plan import plan
-        changes = [c for c in plan(list(manifest), self.snapshot()) if c.action != "unchanged"]
-        counts = {a: sum(c.action == a for c in changes) for a in ("create", "update", "delete")}
-        lines = []
-        for c in changes:
-            lines.append(str(c))
-            lines += [f"      {p}: {show(old)} -> {show(new)}" for p, old, new in c.fields]
-        lines.append(f"Plan: {counts['create']} to create, {counts['update']} to change, "
-                     f"{counts['delete']} to delete.")
-        return Text("\n".join(lines))
+        from reconcile.plan import format_plan, plan
+        return Text("\n".join(format_plan(plan(list(manifest), self.snapshot()))))
 
     def get(self, kind: str, name: str | None = None, namespace: str | None = None,
             selector: str | None = None) -> Table:
@@ -414,11 +408,4 @@ def _load(path: str):
             text = f.read()
     except OSError as e:
         raise SessionError(f"cannot read {path}: {e.strerror}") from None
-    if path.endswith((".yaml", ".yml")):
-        return dsl.load_yaml(text)
-    return dsl.parse(text, path)
-
-
-def _default_nodes() -> list[KObject]:
-    cap = {"cpu": "4", "memory": "8Gi", "pods": "110"}
-    return [Node.new(f"node-{i}", status={"capacity": cap}) for i in range(1, 4)]
+    return dsl.load(text, path)

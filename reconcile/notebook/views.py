@@ -10,7 +10,6 @@ of :class:`~reconcile.notebook.session.Session`, the dashboard's cells and ``rol
 
 from __future__ import annotations
 
-import json
 
 import yaml
 
@@ -20,8 +19,7 @@ from reconcile.model import KObject, kind_class, thaw
 from reconcile.notebook.commands import SessionError
 from reconcile.notebook.display import age
 
-__all__ = ["rollout_status", "pod_ready", "pod_status", "node_status", "to_yaml", "resource_name", "show",
-           "COLUMNS"]
+__all__ = ["rollout_status", "pod_ready", "pod_status", "node_status", "to_yaml", "resource_name", "COLUMNS"]
 
 
 def rollout_status(obj: KObject) -> tuple[bool, str]:
@@ -79,10 +77,6 @@ def rollout_status(obj: KObject) -> tuple[bool, str]:
 
 def to_yaml(obj: KObject) -> str:
     return yaml.safe_dump(thaw(obj.to_dict()), sort_keys=False, default_flow_style=False)
-
-
-def show(value) -> str:
-    return "(none)" if value is None else json.dumps(value)
 
 
 def resource_name(kind: str) -> str:

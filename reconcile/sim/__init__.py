@@ -30,7 +30,14 @@ from reconcile.model import KObject
 from reconcile.sim.kubelet import EXITS, FAILED, READY, kubelet_rules
 from reconcile.store import Store, apply_object
 
-__all__ = ["SimCluster", "VirtualClock", "SimEvent"]
+__all__ = ["SimCluster", "VirtualClock", "SimEvent", "default_nodes"]
+
+
+def default_nodes() -> list:
+    """The nodes a simulation gets when its manifest has none: ``node-1..3``, 4 cpu, 8Gi, 110 pods."""
+    from reconcile.model import Node
+    return [Node.new(f"node-{i}", status={"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}})
+            for i in range(1, 4)]
 
 
 class VirtualClock:

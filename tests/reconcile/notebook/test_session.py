@@ -168,3 +168,20 @@ def test_advance_moves_the_simulators_clock(session):
     before = session.cluster.now
     assert "advanced 90s" in str(session.run("advance 90s"))
     assert session.cluster.now == pytest.approx(before + 90)
+
+
+def test_apply_file_reads_the_language_yaml_and_json_and_errors_name_the_file(tmp_path):
+    s = Session()
+    (tmp_path / "ns.cluster").write_text("namespace shop\n")
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: tools}\n")
+    (tmp_path / "cm.json").write_text('{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}}')
+    for name in ("ns.cluster", "cm.yaml", "cm.json"):
+        s.run(f"apply {tmp_path / name}")
+    assert {"shop", "tools", "ops"} <= {n.name for n in s.cluster.list("Namespace")}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: [\n")
+    before = s.snapshot().revision
+    with pytest.raises(DslError) as e:
+        s.run(f"apply {bad}")
+    assert str(bad) in str(e.value)
+    assert s.snapshot().revision == before
