@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 
-from reconcile.model import Deployment, Node, Pod
+from reconcile.api.model import Deployment, Node, Pod
 from reconcile.sim import SimCluster
 
 
@@ -98,7 +98,7 @@ def one_change(sim, args):
         if rule.primary:
             for obj in snapshot.list(rule.primary):
                 engine.enqueue(rule.name, obj.key)
-    from reconcile.controllers.scheduling import scheduler_key
+    from reconcile.scheduler.rule import scheduler_key
     engine.enqueue("scheduler", scheduler_key())
     t = time.perf_counter()
     engine.run()
@@ -137,8 +137,8 @@ def run(args) -> dict:
 
 
 def durable_writes(n: int):
-    from reconcile.durable import SqliteBackend
-    from reconcile.store import Store
+    from reconcile.state.durable import SqliteBackend
+    from reconcile.state.store import Store
     out = {}
     for mode in ("one per transaction", "batched per step"):
         d = tempfile.mkdtemp()

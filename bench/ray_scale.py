@@ -28,10 +28,10 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from cluster_ray.runtime import RayCluster
-from reconcile.model import Deployment
+from reconcile.api.model import Deployment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-COMMAND = [sys.executable, "-m", "reconcile.call", "sleeper:forever"]
+COMMAND = [sys.executable, "-m", "cluster_ray.call", "sleeper:forever"]
 
 
 class BareActor:
@@ -61,7 +61,7 @@ def pods_run(cluster: RayCluster, n: int, k: int, latencies: list, timeout: floa
         "replicas": n, "selector": {"matchLabels": {"app": name}},
         "template": {"metadata": {"labels": {"app": name}}, "spec": {
             "terminationGracePeriodSeconds": 1,
-            "containers": [{"name": "main", "command": ["python", "-m", "reconcile.call", "sleeper:forever"],
+            "containers": [{"name": "main", "command": ["python", "-m", "cluster_ray.call", "sleeper:forever"],
                             "env": [{"name": "PYTHONPATH", "value": HERE}]}]}}})
     t = time.perf_counter()
     cluster.apply([d])

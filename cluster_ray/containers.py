@@ -4,7 +4,7 @@
 process in its own process group (``start_new_session``), in the pod's
 working directory, with the pod's environment, its output appended to a log
 file per container. ``poll`` applies the pod's restart policy with the
-kubelet's crash-loop back-off (:func:`reconcile.pods.next_backoff`: 10 s
+kubelet's crash-loop back-off (:func:`reconcile.controllers.workloads.next_backoff`: 10 s
 doubling to 5 min, reset after 10 min of running) and returns the pod's
 status in Kubernetes' shape (``phase`` and ``containerStatuses``).
 ``stop`` is graceful termination: SIGTERM to each process group, SIGKILL
@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Callable, Mapping
 
-from reconcile.pods import next_backoff
+from reconcile.controllers.workloads import next_backoff
 
 from cluster_ray.probes import Prober, run_probe
 

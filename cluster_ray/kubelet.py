@@ -27,11 +27,11 @@ from typing import Mapping
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from reconcile.controllers._common import set_condition
+from reconcile.api.conditions import set_condition
 from reconcile.controllers._job_indexes import COMPLETION_INDEX
 from reconcile.controllers.statefulset import POD_INDEX_LABEL
-from reconcile.model import KObject, freeze, thaw
-from reconcile.pods import next_backoff
+from reconcile.api.model import KObject, freeze, thaw
+from reconcile.controllers.workloads import next_backoff
 
 from cluster_ray.containers import PodProcesses
 

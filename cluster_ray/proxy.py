@@ -24,7 +24,7 @@ import itertools
 import threading
 from typing import Sequence
 
-from reconcile.model import KObject
+from reconcile.api.model import KObject
 
 __all__ = ["Proxy", "HostProxy", "hosts_of", "service_backends", "service_env"]
 

@@ -36,13 +36,13 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from reconcile.controllers import default_rules
-from reconcile.controllers._common import set_condition
+from reconcile.api.conditions import set_condition
 from reconcile.controllers.nodelifecycle import LEASE_NAMESPACE
-from reconcile.controllers.scheduling import scheduler_key
+from reconcile.scheduler.rule import scheduler_key
 from reconcile.engine import Engine
-from reconcile.model import KObject, Lease, Node, freeze
-from reconcile.store import Store, apply_object
-from reconcile.validation import validate_label_key, validate_label_value
+from reconcile.api.model import KObject, Lease, Node, freeze
+from reconcile.state.store import Store, apply_object
+from reconcile.api.validation import validate_label_key, validate_label_value
 
 from cluster_ray.kubelet import Kubelet, kubelet_name, pod_actor_name, pod_status, thaw_pod
 from cluster_ray.proxy import HostProxy, hosts_of, service_backends, service_env
@@ -91,7 +91,7 @@ class RayCluster:
         self.period = period
         backend = None
         if data_dir is not None:
-            from reconcile.durable import SqliteBackend
+            from reconcile.state.durable import SqliteBackend
             backend = SqliteBackend(os.path.join(data_dir, "state.db"))
         self.store = Store(clock=time.time, backend=backend, uid_seed=random.getrandbits(62))
         self._events: list = []

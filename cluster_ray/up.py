@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from reconcile.controllers._common import is_ready
+from reconcile.controllers.workloads import is_ready
 from reconcile.controllers.job import job_finished
 
 __all__ = ["up", "down", "logs"]
@@ -119,7 +119,7 @@ def resolve_paths(manifest, base: str) -> list:
     a user reads them; URIs (``s3://...``) and absolute paths are kept."""
     import json
 
-    from reconcile.model import from_dict
+    from reconcile.api.model import from_dict
 
     def fix(path):
         if not isinstance(path, str) or "://" in path or os.path.isabs(path):
@@ -159,7 +159,7 @@ def resolve_paths(manifest, base: str) -> list:
 def _detach(file: str, data_dir: str, address: str | None, num_cpus: int | None, node_grace: float,
             eviction_timeout: float) -> int:
     os.makedirs(data_dir, exist_ok=True)
-    cmd = [sys.executable, "-m", "reconcile.cli", "up", file, "--state", data_dir]
+    cmd = [sys.executable, "-m", "reconcile.frontends.cli", "up", file, "--state", data_dir]
     if address:
         cmd += ["--address", address]
     if num_cpus is not None:
@@ -202,7 +202,7 @@ def logs(data_dir: str, pod: str, namespace: str = "default", container: str | N
          tail: int | None = None, follow: bool = False, address: str | None = None, out=None) -> int:
     """``reconcile logs POD``: a pod's container log, read from its actor (``-f`` follows it)."""
     from cluster_ray import local
-    from reconcile.durable import SqliteBackend
+    from reconcile.state.durable import SqliteBackend
     out = out or sys.stdout
     db = os.path.join(data_dir, "state.db")
     if not os.path.exists(db):

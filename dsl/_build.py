@@ -6,8 +6,8 @@ returned, so a file with any error produces nothing.
 
 from __future__ import annotations
 
-from reconcile import labels as _labels
-from reconcile import model as _model
+from reconcile.api import labels as _labels
+from reconcile.api import model as _model
 
 from dsl._build_pod import EFFECTS, WORKLOAD_KINDS, build_workload
 from dsl._check import Checker

@@ -10,7 +10,7 @@ from dsl._check import Checker
 __all__ = ["build_workload", "WORKLOAD_KINDS", "CALL_PREFIX", "IMAGE_KEYS"]
 
 # `call module:function` runs a Python callable through this module.
-CALL_PREFIX = ("python", "-m", "reconcile.call")
+CALL_PREFIX = ("python", "-m", "cluster_ray.call")
 
 WORKLOAD_KINDS = {
     "deployment": "Deployment", "replicaset": "ReplicaSet", "statefulset": "StatefulSet",
@@ -193,14 +193,14 @@ def _probe_port(ck: Checker, tok, container: dict, kind: str, pos: int):
 
 
 def _resource_name(ck: Checker, key) -> None:
-    from reconcile import labels as _labels
+    from reconcile.api import labels as _labels
     problems = _labels.validate_label_key(key[0])
     if problems:
         ck.error(f"invalid resource name {key[0]!r}: {problems[0]}", key[1])
 
 
 def _requests_within_limits(ck: Checker, resources: dict, where: dict) -> None:
-    from reconcile.quantity import Quantity
+    from reconcile.api.quantity import Quantity
     requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
     for name in sorted(set(requests) & set(limits)):
         r, lim = requests[name], limits[name]

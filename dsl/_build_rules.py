@@ -7,7 +7,7 @@ become a Kubernetes field selector (``status.phase``, ``spec.nodeName``).
 
 from __future__ import annotations
 
-from reconcile import model as _model
+from reconcile.api import model as _model
 
 from dsl._check import Checker
 

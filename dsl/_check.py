@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from reconcile import labels as _labels
-from reconcile import quantity as _quantity
+from reconcile.api import labels as _labels
+from reconcile.api import quantity as _quantity
 
 from dsl._errors import DslError, Locator
 

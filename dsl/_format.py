@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 
-from reconcile import labels as _labels
-from reconcile import model as _model
-from reconcile.model import thaw
-from reconcile.plan import diff_fields
+from reconcile.api import labels as _labels
+from reconcile.api import model as _model
+from reconcile.api.model import thaw
+from reconcile.frontends.plan import diff_fields
 from dsl._build_rules import ACTIONS, FIELD_KEYS
 from dsl._format_pod import _WORKLOAD_WORD, _Writer, _dur, _pairs, _pod, _val
 

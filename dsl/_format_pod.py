@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from reconcile.quantity import format_duration
+from reconcile.api.quantity import format_duration
 
 from dsl._build_pod import CALL_PREFIX, IMAGE_KEYS, RESTART
 

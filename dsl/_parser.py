@@ -17,7 +17,7 @@ from importlib import resources
 from lark import Lark
 from pyrsistent import pmap
 
-from reconcile import model as _model
+from reconcile.api import model as _model
 
 from dsl._build import build
 from dsl._build_pod import FIELDS, WORKLOAD_KINDS

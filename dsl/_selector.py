@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from reconcile import labels as _labels
+from reconcile.api import labels as _labels
 
 from dsl._errors import Locator, SelectorError
 

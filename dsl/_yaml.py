@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import yaml
 
-from reconcile import labels as _labels
-from reconcile import model as _model
+from reconcile.api import labels as _labels
+from reconcile.api import model as _model
 
 from dsl._errors import DslErrors, YamlError
 

@@ -1,14 +1,14 @@
 """reconcile: a small Kubernetes in Python.
 
-The core: the object model (:mod:`reconcile.model`), label selectors
-(:mod:`reconcile.labels`), quantities and durations
-(:mod:`reconcile.quantity`). The language lives in :mod:`dsl`, the Ray
+The core: the object model (:mod:`reconcile.api.model`), label selectors
+(:mod:`reconcile.api.labels`), quantities and durations
+(:mod:`reconcile.api.quantity`). The language lives in :mod:`dsl`, the Ray
 runtime in :mod:`cluster_ray`, the notebook front ends (the ``reconcile``
 Jupyter kernel, the ``%%cluster`` magics, the widgets) in
-:mod:`reconcile.notebook`: ``%load_ext reconcile`` loads the magics.
+:mod:`reconcile.frontends.notebook`: ``%load_ext reconcile`` loads the magics.
 """
 
-from reconcile.model import (
+from reconcile.api.model import (
     KINDS, CronJob, DaemonSet, Deployment, Endpoints, HorizontalPodAutoscaler, Job, KObject,
     Lease, ModelError, Namespace, Node, ObjectMeta, OwnerReference, Pod, Policy, ReplicaSet, Rule,
     Service, StatefulSet, from_dict,
@@ -26,10 +26,10 @@ __all__ = [
 def load_ipython_extension(ipython) -> None:
     """``%load_ext reconcile``: the ``%%cluster`` and ``%cluster`` magics (the front end is
     imported only here, so the core does not depend on it)."""
-    from reconcile.notebook.magics import load_ipython_extension as load
+    from reconcile.frontends.notebook.magics import load_ipython_extension as load
     load(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:
-    from reconcile.notebook.magics import unload_ipython_extension as unload
+    from reconcile.frontends.notebook.magics import unload_ipython_extension as unload
     unload(ipython)

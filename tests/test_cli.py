@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import dsl
-from reconcile.cli import main
+from reconcile.frontends.cli import main
 
 GOOD = """deployment web {
   replicas 2
@@ -97,7 +97,7 @@ def test_convert_warns_about_what_the_language_cannot_say(tmp_path, capsys):
 @pytest.mark.parametrize("args", [["--help"], ["check", "--help"], ["fmt", "--help"], ["convert", "--help"],
                                   ["plan", "--help"], ["sim", "--help"]])
 def test_help_for_every_command(args):
-    r = subprocess.run([sys.executable, "-m", "reconcile.cli", *args], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "reconcile.frontends.cli", *args], capture_output=True, text=True)
     assert r.returncode == 0 and "usage: reconcile" in r.stdout
 
 
@@ -111,8 +111,8 @@ def test_plan_against_an_empty_and_a_stored_state(good, tmp_path, capsys):
     assert main(["plan", str(good), "--state", str(state)]) == 0
     assert capsys.readouterr().out == ("+ deployment/web\n+ service/web\n"
                                        "Plan: 2 to create, 0 to change, 0 to delete.\n")
-    from reconcile.durable import SqliteBackend
-    from reconcile.store import Store
+    from reconcile.state.durable import SqliteBackend
+    from reconcile.state.store import Store
     store = Store(clock=lambda: 0.0, backend=SqliteBackend(str(state / "state.db")))
     for obj in dsl.parse(GOOD):
         store.create(obj)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 import dsl
-from reconcile.cli import main
+from reconcile.frontends.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.cluster"))

@@ -56,9 +56,9 @@ def test_nothing_in_the_core_imports_the_front_ends():
                    and fn.name in ("load_ipython_extension", "unload_ipython_extension") for n in ast.walk(fn)}
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(
-                    ("reconcile.cli", "reconcile.notebook")) and id(node) not in allowed:
+                    ("reconcile.frontends.cli", "reconcile.frontends.notebook")) and id(node) not in allowed:
                 users.append(f"{f.relative_to(ROOT)}: from {node.module}")
-            if isinstance(node, ast.Import) and any(a.name.startswith(("reconcile.cli", "reconcile.notebook"))
+            if isinstance(node, ast.Import) and any(a.name.startswith(("reconcile.frontends.cli", "reconcile.frontends.notebook"))
                                                     for a in node.names):
                 users.append(f"{f.relative_to(ROOT)}: import")
     assert not users

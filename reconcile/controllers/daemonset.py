@@ -32,16 +32,18 @@ from __future__ import annotations
 
 from pyrsistent import pvector
 
-from reconcile import pods as _pods
-from reconcile._memo import IdentityMemo
-from reconcile.actions import Create, Delete, Emit, Result, Update, UpdateStatus
-from reconcile.controllers._common import claim_pods, fresh_pod_names, with_owner, without_owner, workload_selector
+from reconcile.controllers import workloads as _pods
+from reconcile.api.memo import IdentityMemo
+from reconcile.engine.actions import Create, Delete, Emit, Result, Update, UpdateStatus
+from reconcile.controllers.workloads import (
+    claim_pods, fresh_pod_names, with_owner, without_owner, workload_selector,
+)
 from reconcile.controllers.deployment import template_hash
 from reconcile.controllers.replicaset import orphans_wake_matching
 from reconcile.engine import Rule
-from reconcile.model import EMPTY_MAP, freeze, pod_from_template
-from reconcile.quantity import scaled_value_from_int_or_percent
-from reconcile.rollout import rolling
+from reconcile.api.model import EMPTY_MAP, freeze, pod_from_template
+from reconcile.api.quantity import scaled_value_from_int_or_percent
+from reconcile.controllers.rollout import rolling
 from reconcile.scheduler import NodeInfo, node_selector, tolerates_taint
 
 __all__ = ["reconcile_daemonset", "RULE", "HASH_LABEL", "DAEMON_TOLERATIONS", "node_should_run",
@@ -120,7 +122,7 @@ def node_should_run(node, probe) -> tuple[bool, bool]:
     """``NodeShouldRunDaemonPod``: (whether ``node`` should run the daemon pod ``probe``, whether a
     pod already there should go on running).
 
-    >>> from reconcile.model import Node, Pod
+    >>> from reconcile.api.model import Node, Pod
     >>> pod = Pod.new("p", spec={"nodeSelector": {"disk": "ssd"}, "tolerations": list(DAEMON_TOLERATIONS)})
     >>> node_should_run(Node.new("n", labels={"disk": "ssd"}), pod), node_should_run(Node.new("n"), pod)
     ((True, True), (False, False))
@@ -226,7 +228,7 @@ def _prune_surged(plan: _Plan, running, min_ready: int, now: float) -> None:
         else:
             plan.delete.append(p)
     if newest is not None and oldest_old is not None and (
-            not _pods.is_pod_ready(oldest_old) or _pods.is_pod_available(newest, min_ready, now)):
+            not _pods.is_ready(oldest_old) or _pods.is_pod_available(newest, min_ready, now)):
         plan.delete.append(oldest_old)
 
 
@@ -313,7 +315,7 @@ def _status(plan: _Plan, now: float) -> dict:
             continue
         current += 1
         oldest = pods[0]
-        if _pods.is_pod_ready(oldest):
+        if _pods.is_ready(oldest):
             ready += 1
             available += _pods.is_pod_available(oldest, min_ready, now)
         updated += plan.updated(oldest)

@@ -21,14 +21,13 @@ import json
 
 from pyrsistent import pmap
 
-from reconcile._memo import IdentityMemo
-from reconcile.actions import Create, Delete, Emit, Result, Update, UpdateStatus
-from reconcile.controllers._common import (
-    condition, is_controlled_by, owner_reference, set_condition, workload_selector,
-)
+from reconcile.api.memo import IdentityMemo
+from reconcile.engine.actions import Create, Delete, Emit, Result, Update, UpdateStatus
+from reconcile.api.conditions import condition, set_condition
+from reconcile.controllers.workloads import is_controlled_by, owner_reference, workload_selector
 from reconcile.engine import Rule
-from reconcile.model import ReplicaSet, thaw
-from reconcile.rollout import (  # resolve_fenceposts re-exported: Kubernetes' ResolveFenceposts
+from reconcile.api.model import ReplicaSet, thaw
+from reconcile.controllers.rollout import (  # resolve_fenceposts re-exported: Kubernetes' ResolveFenceposts
     is_scaling_event, proportional_scale, replicas_annotations, resolve_fenceposts,
 )
 
@@ -347,7 +346,7 @@ def rollback_template(snapshot, d, revision: int | None = None):
 
 def restart_template(d, now: float):
     """The template with ``kubectl.kubernetes.io/restartedAt`` set: a new rollout of the same pods."""
-    from reconcile.model import _rfc3339
+    from reconcile.api.model import _rfc3339
     t = d.spec.get("template") or pmap()
     meta = t.get("metadata") or pmap()
     ann = (meta.get("annotations") or pmap()).set(RESTARTED_AT, _rfc3339(now))

@@ -10,11 +10,11 @@ container port (looked up in each pod, so pods may differ).
 
 from __future__ import annotations
 
-from reconcile import labels
-from reconcile.actions import Create, Delete, Result, Update
-from reconcile.controllers._common import is_active, is_ready
+from reconcile.api import labels
+from reconcile.engine.actions import Create, Delete, Result, Update
+from reconcile.controllers.workloads import is_active, is_ready
 from reconcile.engine import Rule
-from reconcile.model import Endpoints, freeze
+from reconcile.api.model import Endpoints, freeze
 
 __all__ = ["reconcile_endpoints", "RULE", "endpoint_subsets"]
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pyrsistent import pvector
 
-from reconcile.actions import Delete, Result, Update
+from reconcile.engine.actions import Delete, Result, Update
 from reconcile.engine import Rule
-from reconcile.model import KINDS
+from reconcile.api.model import KINDS
 
 __all__ = ["RULES", "collect_garbage", "finish_foreground", "finish_namespace", "NAMESPACE_FINALIZER"]
 

@@ -32,16 +32,17 @@ from __future__ import annotations
 
 from pyrsistent import pmap, pvector
 
-from reconcile import pods as _pods
-from reconcile.actions import Create, Delete, Emit, Result, Update, UpdateStatus
-from reconcile.controllers._common import (
-    claim_pods, condition, controller_of, is_active, pod_name, with_owner, without_owner, workload_selector,
+from reconcile.controllers import workloads as _pods
+from reconcile.engine.actions import Create, Delete, Emit, Result, Update, UpdateStatus
+from reconcile.api.conditions import condition
+from reconcile.controllers.workloads import (
+    claim_pods, controller_of, is_active, pod_name, with_owner, without_owner, workload_selector,
 )
 from reconcile.controllers._job_indexes import (
     COMPLETION_INDEX, completion_index, format_indexes, parse_indexes, pending_indexes,
 )
 from reconcile.engine import Rule
-from reconcile.model import EMPTY_MAP, pod_from_template
+from reconcile.api.model import EMPTY_MAP, pod_from_template
 
 __all__ = ["reconcile_job", "RULE", "CONTROLLER_UID", "JOB_NAME", "LEGACY_CONTROLLER_UID", "LEGACY_JOB_NAME",
            "COMPLETION_INDEX", "TRACKING_FINALIZER", "pod_backoff", "parse_indexes", "format_indexes",
@@ -102,7 +103,7 @@ def finished_at(pod) -> float:
     """``getFinishedTime``: when every container terminated (the latest), else when Ready went False,
     else the deletion time, else the creation time.
 
-    >>> from reconcile.model import Pod
+    >>> from reconcile.api.model import Pod
     >>> finished_at(Pod.new("p", status={"containerStatuses": [
     ...     {"state": {"terminated": {"finishedAt": 7}}}, {"state": {"terminated": {"finishedAt": 9}}}]}))
     9.0
@@ -133,7 +134,7 @@ def pod_backoff(pods, now: float) -> float:
     (Kubernetes keeps this record in the controller's memory; here it is read
     from the Job's finished pods, so it is the same while they exist.)
 
-    >>> from reconcile.model import Pod
+    >>> from reconcile.api.model import Pod
     >>> failed = [Pod.new(f"f{t}", status={"phase": "Failed", "containerStatuses": [
     ...     {"state": {"terminated": {"finishedAt": t}}}]}) for t in (100, 105)]
     >>> pod_backoff(failed, 110.0), pod_backoff(failed[:1], 110.0), pod_backoff(failed, 200.0)
@@ -311,7 +312,7 @@ class _Counts:
         else:
             self.succeeded = st.get("succeeded", 0) + len(new_succeeded)
         self.failed = st.get("failed", 0) + len(self.new) - len(new_succeeded)
-        self.ready = sum(1 for p in self.active if _pods.is_pod_ready(p))
+        self.ready = sum(1 for p in self.active if _pods.is_ready(p))
 
 
 def _failure(job, pods, counts: _Counts, start, now: float):

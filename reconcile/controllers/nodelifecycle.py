@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pyrsistent import pmap, pvector
 
-from reconcile.actions import Delete, Emit, Result, Update, UpdateStatus
-from reconcile.controllers._common import condition, set_condition
+from reconcile.engine.actions import Delete, Emit, Result, Update, UpdateStatus
+from reconcile.api.conditions import condition, set_condition
 from reconcile.engine import Rule
 from reconcile.scheduler import tolerates_taint
 

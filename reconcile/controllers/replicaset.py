@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from pyrsistent import pmap
 
-from reconcile import pods as _pods
-from reconcile.pods import deletion_order
-from reconcile.actions import Create, Delete, Result, Update, UpdateStatus
-from reconcile.controllers._common import (
-    controller_of, fresh_pod_names, is_active, with_owner, without_owner,
-    workload_selector,
+from reconcile.controllers import workloads as _pods
+from reconcile.controllers.workloads import deletion_order
+from reconcile.engine.actions import Create, Delete, Result, Update, UpdateStatus
+from reconcile.controllers.workloads import (
+    controller_of, fresh_pod_names, is_active, with_owner, without_owner, workload_selector,
 )
 from reconcile.engine import Rule
-from reconcile.model import pod_from_template
+from reconcile.api.model import pod_from_template
 
 __all__ = ["reconcile_replicaset", "RULE", "deletion_order", "owned_pods"]
 

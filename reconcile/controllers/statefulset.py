@@ -40,17 +40,17 @@ from functools import lru_cache
 
 from pyrsistent import pmap
 
-from reconcile import pods as _pods
-from reconcile.rollout import rolling
-from reconcile._memo import IdentityMemo
-from reconcile.actions import Create, Delete, Emit, Result, Update, UpdateStatus
-from reconcile.controllers._common import (
+from reconcile.controllers import workloads as _pods
+from reconcile.controllers.rollout import rolling
+from reconcile.api.memo import IdentityMemo
+from reconcile.engine.actions import Create, Delete, Emit, Result, Update, UpdateStatus
+from reconcile.controllers.workloads import (
     _ALPHABET, claim_pods, is_controlled_by, with_owner, without_owner, workload_selector,
 )
 from reconcile.controllers.replicaset import orphans_wake_matching
 from reconcile.engine import Rule
-from reconcile.model import EMPTY_MAP, ControllerRevision, pod_from_template, thaw
-from reconcile.quantity import scaled_value_from_int_or_percent
+from reconcile.api.model import EMPTY_MAP, ControllerRevision, pod_from_template, thaw
+from reconcile.api.quantity import scaled_value_from_int_or_percent
 
 __all__ = ["reconcile_statefulset", "RULE", "parent_and_ordinal", "revision_hash", "POD_NAME_LABEL",
            "POD_INDEX_LABEL", "REVISION_LABEL"]
@@ -95,7 +95,7 @@ def revision_hash(template, collision_count: int = 0) -> str:
     """``HashControllerRevision``: FNV-32 of the revision's data and the collision count, written
     in Kubernetes' safe alphabet (``SafeEncodeString``).
 
-    >>> from reconcile.model import StatefulSet
+    >>> from reconcile.api.model import StatefulSet
     >>> t = StatefulSet.new("web", spec={"template": {"spec": {"containers": [{"name": "c"}]}}}).spec["template"]
     >>> revision_hash(t) == revision_hash(t), revision_hash(t) == revision_hash(t, 1)
     (True, False)
@@ -322,7 +322,7 @@ def _counts(pods, min_ready: int, now: float, current: str, update: str) -> dict
         if not p.status.get("phase"):
             continue
         replicas += 1
-        if p.status.get("phase") == "Running" and _pods.is_pod_ready(p):
+        if p.status.get("phase") == "Running" and _pods.is_ready(p):
             ready += 1
             available += _pods.is_pod_available(p, min_ready, now)
         if not _terminating(p):

@@ -23,19 +23,19 @@ from typing import Iterable
 
 from pyrsistent import pmap
 
-from reconcile import labels as _labels
+from reconcile.api import labels as _labels
 from reconcile.controllers import default_rules
 from reconcile.engine import Engine, Rule
-from reconcile.model import KObject
+from reconcile.api.model import KObject
 from reconcile.sim.kubelet import EXITS, FAILED, READY, kubelet_rules
-from reconcile.store import Store, apply_object
+from reconcile.state.store import Store, apply_object
 
 __all__ = ["SimCluster", "VirtualClock", "SimEvent", "default_nodes"]
 
 
 def default_nodes() -> list:
     """The nodes a simulation gets when its manifest has none: ``node-1..3``, 4 cpu, 8Gi, 110 pods."""
-    from reconcile.model import Node
+    from reconcile.api.model import Node
     return [Node.new(f"node-{i}", status={"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}})
             for i in range(1, 4)]
 
@@ -205,7 +205,7 @@ class SimCluster:
         restarts it. For pods that finish by themselves, give them (or their template) the
         annotation ``sim.reconcile.dev/run-seconds`` (and ``sim.reconcile.dev/exit-code``).
 
-        >>> from reconcile.model import Node, Pod
+        >>> from reconcile.api.model import Node, Pod
         >>> sim = SimCluster()
         >>> _ = sim.apply([Node.new("n1"), Pod.new("once", "default", spec={
         ...     "restartPolicy": "Never", "containers": [{"name": "c"}]})])

@@ -34,13 +34,13 @@ import math
 
 from pyrsistent import pvector
 
-from reconcile._memo import IdentityMemo
-from reconcile.actions import Create, Emit, Result, Update, UpdateStatus
-from reconcile.controllers._common import set_condition
+from reconcile.api.memo import IdentityMemo
+from reconcile.engine.actions import Create, Emit, Result, Update, UpdateStatus
+from reconcile.api.conditions import set_condition
 from reconcile.controllers.nodelifecycle import LEASE_NAMESPACE
 from reconcile.engine import Rule
-from reconcile.model import EMPTY_MAP, Lease, freeze
-from reconcile.pods import next_backoff
+from reconcile.api.model import EMPTY_MAP, Lease, freeze
+from reconcile.controllers.workloads import next_backoff
 
 __all__ = ["kubelet_rules", "FAILED", "EXITS", "RUN_SECONDS", "EXIT_CODE", "READY", "HEARTBEAT"]
 

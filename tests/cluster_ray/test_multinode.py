@@ -4,7 +4,7 @@ dead Ray node's pods come back on the others, none twice."""
 import pytest
 import ray
 
-from reconcile.model import Deployment
+from reconcile.api.model import Deployment
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -80,7 +80,7 @@ def test_each_host_has_a_kube_proxy_and_pods_reach_services_on_other_hosts(tmp_p
     from ray.cluster_utils import Cluster
 
     from cluster_ray.runtime import RayCluster
-    from reconcile.model import Service
+    from reconcile.api.model import Service
 
     rc = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "labels": {"zone": "head"}})
     rc.add_node(num_cpus=1, node_ip_address="127.0.0.2", labels={"zone": "b"})

@@ -9,7 +9,7 @@ import pytest
 
 from cluster_ray.proxy import HostProxy, Proxy, hosts_of
 from cluster_ray.runtime import service_env
-from reconcile.model import Service
+from reconcile.api.model import Service
 
 
 class _Named(socketserver.StreamRequestHandler):

@@ -11,7 +11,7 @@ import ray
 
 from tests.cluster_ray.support import processes_with
 
-from reconcile.model import Deployment, Service
+from reconcile.api.model import Deployment, Service
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

@@ -45,7 +45,7 @@ class Up:
         self.file.write_text(CLUSTER.format(www=self.www))
         self.log = tmp_path / f"up-{time.monotonic_ns()}.log"
         self.out = open(self.log, "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "reconcile.cli", "up", str(self.file), "--state",
+        self.proc = subprocess.Popen([sys.executable, "-m", "reconcile.frontends.cli", "up", str(self.file), "--state",
                                       str(self.state), "--num-cpus", "2"], stdout=self.out, stderr=subprocess.STDOUT)
 
     def text(self):
@@ -64,11 +64,11 @@ class Up:
 
 def _check_logs(up, port):
     """``reconcile logs POD`` prints a pod's log; ``-f`` goes on printing what it writes next."""
-    from reconcile.durable import SqliteBackend
+    from reconcile.state.durable import SqliteBackend
     backend = SqliteBackend(str(up.state / "state.db"))
     pods = [o.name for o in backend.load()[1] if o.kind == "Pod"]
     backend.close()
-    cli = [sys.executable, "-m", "reconcile.cli", "logs", "--state", str(up.state)]
+    cli = [sys.executable, "-m", "reconcile.frontends.cli", "logs", "--state", str(up.state)]
     served = [subprocess.run(cli + [p], capture_output=True, text=True, timeout=60) for p in pods]
     assert all(r.returncode == 0 for r in served), [r.stderr for r in served]
     assert sum('"GET /index.html HTTP/1.1" 200' in r.stdout for r in served) == 1   # the pod that answered
@@ -88,7 +88,7 @@ def _check_logs(up, port):
 
 
 def _uids(state):
-    from reconcile.durable import SqliteBackend
+    from reconcile.state.durable import SqliteBackend
     backend = SqliteBackend(str(state / "state.db"))
     try:
         return sorted(o.metadata.uid for o in backend.load()[1] if o.kind == "Pod")
@@ -110,7 +110,7 @@ def test_up_serves_the_file_and_ctrl_c_stops_everything(tmp_path):
     finally:
         if up.proc.poll() is None:
             up.proc.kill()
-            subprocess.run([sys.executable, "-m", "reconcile.cli", "down", "--state", str(up.state)], timeout=120)
+            subprocess.run([sys.executable, "-m", "reconcile.frontends.cli", "down", "--state", str(up.state)], timeout=120)
     assert "stopped: no pod is left running" in up.text()
     assert processes_with(str(up.www)) == []
     assert processes_with("reconcile-ray-") == []          # the Ray it started is gone too
@@ -135,7 +135,7 @@ def test_a_killed_control_plane_comes_back_and_adopts_its_running_pods(tmp_path)
         assert processes_with(str(up.www)) == pids         # ...the same processes, none more
         assert "joining this cluster's local Ray" in again.text()
     finally:
-        down = subprocess.run([sys.executable, "-m", "reconcile.cli", "down", "--state", str(up.state)],
+        down = subprocess.run([sys.executable, "-m", "reconcile.frontends.cli", "down", "--state", str(up.state)],
                               capture_output=True, text=True, timeout=120)
         up.proc.wait(timeout=30)
     assert down.returncode == 0, down.stderr
@@ -176,7 +176,7 @@ def test_the_readmes_main_job_runs_and_ends_cleanly_on_ctrl_c(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-            subprocess.run([sys.executable, "-m", "reconcile.cli", "down", "--state", str(tmp_path / ".reconcile")],
+            subprocess.run([sys.executable, "-m", "reconcile.frontends.cli", "down", "--state", str(tmp_path / ".reconcile")],
                            timeout=120)
     assert "stopped: no pod is left running" in text()
     assert processes_in(tmp_path / ".reconcile" / "pods") == [] and processes_with("reconcile-ray-") == []
@@ -190,7 +190,7 @@ def test_the_shop_example_serves_its_web_pods_on_localhost(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     log_path = tmp_path / "shop.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "reconcile.cli", "up", "examples/shop.cluster", "--state",
+        proc = subprocess.Popen([sys.executable, "-m", "reconcile.frontends.cli", "up", "examples/shop.cluster", "--state",
                                  str(tmp_path / "state"), "--num-cpus", "2"], cwd=root, stdout=log,
                                 stderr=subprocess.STDOUT)
     try:
@@ -213,7 +213,7 @@ def test_the_shop_example_serves_its_web_pods_on_localhost(tmp_path):
                 assert proc.poll() is None and time.monotonic() < end, log_path.read_text()
                 time.sleep(0.5)
         for ordinal in range(3):
-            out = subprocess.run([sys.executable, "-m", "reconcile.cli", "logs", f"kv-{ordinal}", "-n", "shop",
+            out = subprocess.run([sys.executable, "-m", "reconcile.frontends.cli", "logs", f"kv-{ordinal}", "-n", "shop",
                                   "--state", str(tmp_path / "state")], cwd=root, capture_output=True, text=True,
                                  timeout=60)
             assert out.returncode == 0 and out.stdout.startswith(f"kv member {ordinal} on port "), out
@@ -222,6 +222,6 @@ def test_the_shop_example_serves_its_web_pods_on_localhost(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-            subprocess.run([sys.executable, "-m", "reconcile.cli", "down", "--state", str(tmp_path / "state")],
+            subprocess.run([sys.executable, "-m", "reconcile.frontends.cli", "down", "--state", str(tmp_path / "state")],
                            timeout=120)
     assert processes_in(tmp_path / "state" / "pods") == [] and processes_with("reconcile-ray-") == []

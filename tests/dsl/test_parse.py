@@ -5,7 +5,7 @@ import json
 import pytest
 
 import dsl
-from reconcile.model import thaw
+from reconcile.api.model import thaw
 
 
 def one(text):
@@ -139,7 +139,7 @@ def test_quoted_commands_and_the_list_form():
 def test_call_runs_a_python_callable_through_reconcile_call():
     d = one("daemonset agent { labels app=agent container main { call shop.logs:agent } }")
     c = d.spec["template"]["spec"]["containers"][0]
-    assert list(c["command"]) == ["python", "-m", "reconcile.call", "shop.logs:agent"]
+    assert list(c["command"]) == ["python", "-m", "cluster_ray.call", "shop.logs:agent"]
     assert d.spec["updateStrategy"]["rollingUpdate"]["maxUnavailable"] == 1
 
 

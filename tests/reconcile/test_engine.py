@@ -3,10 +3,10 @@
 import pytest
 from pyrsistent import pmap
 
-from reconcile.actions import Create, Result, Update
+from reconcile.engine.actions import Create, Result, Update
 from reconcile.engine import Engine, Oscillation, Rule, RuleError
-from reconcile.model import Namespace, ReplicaSet
-from reconcile.store import Store
+from reconcile.api.model import Namespace, ReplicaSet
+from reconcile.state.store import Store
 
 
 class Clock:
@@ -60,7 +60,7 @@ def test_owned_objects_wake_their_controller():
     woken = []
     store, engine, _ = make(Rule("rs", lambda s, k, n: woken.append(k) or Result(), primary="ReplicaSet",
                                  owns=("Pod",)))
-    from reconcile.model import pod_from_template
+    from reconcile.api.model import pod_from_template
     rs = store.create(ReplicaSet.new("rs", "default", spec={"template": {"spec": {"containers": []}}}))
     engine.run()
     woken.clear()

@@ -1,4 +1,4 @@
-"""Tests of reconcile.labels, ported from Kubernetes' own test tables.
+"""Tests of reconcile.api.labels, ported from Kubernetes' own test tables.
 
 Sources (k8s.io/apimachinery): pkg/labels/selector_test.go,
 pkg/util/validation/validation_test.go, pkg/apis/meta/v1/helpers_test.go.
@@ -11,8 +11,8 @@ import pickle
 
 import pytest
 
-from reconcile import labels
-from reconcile.labels import (
+from reconcile.api import labels
+from reconcile.api.labels import (
     EVERYTHING, NOTHING, Requirement, Selector, SelectorSyntaxError, from_label_selector,
     from_set, parse, to_label_selector, validate_dns1123_label, validate_dns1123_subdomain,
     validate_label_key, validate_label_value,

@@ -3,8 +3,8 @@
 import pytest
 from pyrsistent import PMap
 
-from reconcile import model
-from reconcile.model import Deployment, Job, ModelError, Pod, Service, from_dict, thaw
+from reconcile.api import model
+from reconcile.api.model import Deployment, Job, ModelError, Pod, Service, from_dict, thaw
 
 
 def deployment(**spec):
@@ -114,7 +114,7 @@ def test_fast_pmap_lookups_agree_with_pyrsistent():
     from hypothesis import given, strategies as st
     from pyrsistent import pmap
 
-    from reconcile._pmap_speed import ORIGINAL
+    from reconcile.api._pmap_speed import ORIGINAL
 
     keys = st.one_of(st.integers(-50, 50), st.text(max_size=3), st.tuples(st.integers(0, 3), st.text(max_size=2)))
 

@@ -1,4 +1,4 @@
-"""Tests for reconcile.quantity.
+"""Tests for reconcile.api.quantity.
 
 The tables are ported case for case from Kubernetes' own tests
 (k8s.io/apimachinery/pkg/api/resource/quantity_test.go and
@@ -16,8 +16,8 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, strategies as st
 
-import reconcile.quantity as quantity_module
-from reconcile.quantity import (
+import reconcile.api.quantity as quantity_module
+from reconcile.api.quantity import (
     BINARY_SI, DECIMAL_EXPONENT, DECIMAL_SI, DurationError, IntOrPercentError, Quantity,
     QuantityError, format_duration, go_duration_string, is_quantity, parse_duration,
     parse_int_or_percent, parse_quantity, scaled_value_from_int_or_percent,

@@ -1,5 +1,5 @@
-"""Kubernetes' own table tests for the Deployment arithmetic (reconcile.rollout) and pod facts
-(reconcile.pods), ported case for case, plus the kubelet's crash-loop back-off.
+"""Kubernetes' own table tests for the Deployment arithmetic (reconcile.controllers.rollout) and pod facts
+(reconcile.controllers.workloads), ported case for case, plus the kubelet's crash-loop back-off.
 
 Sources: pkg/controller/deployment/util/deployment_util_test.go, rolling_test.go, sync_test.go
 (TestScale), pkg/controller/controller_utils_test.go, pkg/api/v1/pod/util_test.go.
@@ -9,10 +9,11 @@ import random
 
 import pytest
 
-from reconcile import pods as P
-from reconcile import rollout as R
-from reconcile.model import Deployment, Pod, ReplicaSet
-from reconcile.rollout import RSInfo
+from reconcile.controllers import workloads as P
+from reconcile.api.conditions import get_condition
+from reconcile.controllers import rollout as R
+from reconcile.api.model import Deployment, Pod, ReplicaSet
+from reconcile.controllers.rollout import RSInfo
 
 T2016 = P.seconds("2016-01-01T00:00:00Z")
 
@@ -406,7 +407,7 @@ def test_no_progressing_condition_means_no_time_out():
     assert R.deployment_timed_out(deployment(progressDeadlineSeconds=1), None, 1e9) is False
     status = {"conditions": [{"type": "Available"}, {"type": "Progressing", "lastUpdateTime": 0.0}]}
     assert R.deployment_timed_out(deployment(progressDeadlineSeconds=1),
-                                  R.get_condition(status, "Progressing"), 2.0) is True
+                                  get_condition(status, "Progressing"), 2.0) is True
 
 
 # ---------------------------------------------------------------- pods: ready, available, active
@@ -449,7 +450,7 @@ def test_ready_times_may_be_rfc3339_text():
 def test_only_the_first_ready_condition_counts():
     p = Pod.from_dict({"metadata": {"name": "p"}, "status": {"conditions": [{"type": "Ready", "status": "False"},
                                                                             {"type": "Ready", "status": "True"}]}})
-    assert not P.is_pod_ready(p)
+    assert not P.is_ready(p)
 
 
 def test_active_pods_are_neither_finished_nor_being_deleted():

@@ -11,7 +11,7 @@ import doctest
 import pytest
 
 from reconcile import scheduler as sched
-from reconcile.model import Deployment, Node, Pod, pod_from_template
+from reconcile.api.model import Deployment, Node, Pod, pod_from_template
 from reconcile.scheduler import (
     Binding, Cursor, NodeInfo, PodRequests, Scheduler, Unschedulable, balanced_allocation,
     fit_resources, least_allocated, node_selector, node_unschedulable, num_feasible_nodes_to_find,
@@ -661,5 +661,6 @@ def test_node_info_from_a_node_and_adding_pods():
 
 
 def test_the_doctests_run():
-    result = doctest.testmod(sched)
-    assert result.attempted >= 10 and result.failed == 0
+    from reconcile.scheduler import framework, nodeinfo, plugins
+    results = [doctest.testmod(m) for m in (sched, framework, nodeinfo, plugins)]
+    assert sum(r.attempted for r in results) >= 10 and sum(r.failed for r in results) == 0

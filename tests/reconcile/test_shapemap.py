@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from pyrsistent import PMap, pmap
 
-from reconcile._shapemap import MAX_KEYS, ShapeMap, compact
-from reconcile.model import freeze, thaw
+from reconcile.api._shapemap import MAX_KEYS, ShapeMap, compact
+from reconcile.api.model import freeze, thaw
 
 keys = st.sampled_from([f"k{i}" for i in range(MAX_KEYS + 4)])
 values = st.one_of(st.integers(-3, 3), st.text(max_size=2), st.none())

@@ -3,7 +3,7 @@
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import dsl
-from reconcile.controllers._common import is_ready
+from reconcile.controllers.workloads import is_ready
 from reconcile.sim import SimCluster
 
 CLUSTER = """
@@ -88,7 +88,7 @@ def test_a_crashing_container_restarts_with_doubling_backoff():
 
 
 def test_a_never_restarting_pod_fails_for_good():
-    from reconcile.model import Pod
+    from reconcile.api.model import Pod
     sim = started()
     sim.store.create(Pod.new("once", "default", spec={"restartPolicy": "Never",
                                                       "containers": [{"name": "c", "command": ["x"]}]}))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reconcile.model import Node, Pod
+from reconcile.api.model import Node, Pod
 from reconcile.sim import SimCluster
 
 

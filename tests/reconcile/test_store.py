@@ -11,10 +11,10 @@ import time
 import pytest
 from pyrsistent import pmap, pvector
 
-from reconcile.durable import SqliteBackend
-from reconcile.errors import AlreadyExists, Conflict, Forbidden, Gone, Invalid, NotFound
-from reconcile.model import Namespace, OwnerReference, Pod, Policy, ReplicaSet
-from reconcile.store import ADDED, DELETED, MODIFIED, Store
+from reconcile.state.durable import SqliteBackend
+from reconcile.api.errors import AlreadyExists, Conflict, Forbidden, Gone, Invalid, NotFound
+from reconcile.api.model import Namespace, OwnerReference, Pod, Policy, ReplicaSet
+from reconcile.state.store import ADDED, DELETED, MODIFIED, Store
 
 
 class Clock:
@@ -263,9 +263,9 @@ def test_restart_brings_back_every_object_and_the_revision(tmp_path):
 
 WRITER = textwrap.dedent('''
     import sys
-    from reconcile.durable import SqliteBackend
-    from reconcile.model import Pod
-    from reconcile.store import Store
+    from reconcile.state.durable import SqliteBackend
+    from reconcile.api.model import Pod
+    from reconcile.state.store import Store
     s = Store(clock=lambda: 1.0, backend=SqliteBackend(sys.argv[1]))
     step = 0
     print("ready", flush=True)
@@ -306,10 +306,10 @@ def test_an_object_holding_unfrozen_data_is_refused_by_name_and_nothing_is_writt
     store unchanged (in memory and on disk)."""
     import time as _time
 
-    from reconcile.durable import SqliteBackend
-    from reconcile.errors import Invalid
-    from reconcile.model import Deployment
-    from reconcile.store import Store
+    from reconcile.state.durable import SqliteBackend
+    from reconcile.api.errors import Invalid
+    from reconcile.api.model import Deployment
+    from reconcile.state.store import Store
     d = Deployment.new("web", spec={"replicas": 1, "selector": {"matchLabels": {"a": "b"}},
                                     "template": {"metadata": {"labels": {"a": "b"}},
                                                  "spec": {"containers": [{"name": "c", "command": ["x"]}]}}})

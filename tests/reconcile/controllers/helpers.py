@@ -2,8 +2,8 @@
 
 from pyrsistent import pmap, pvector
 
-from reconcile.model import pod_from_template
-from reconcile.store import Store
+from reconcile.api.model import pod_from_template
+from reconcile.state.store import Store
 
 
 class State:
@@ -44,7 +44,7 @@ def kinds(result):
 
 def apply(state, result):
     """Carry out a controller's actions on the state's store, as the engine would."""
-    from reconcile.actions import apply_action
+    from reconcile.engine.actions import apply_action
     for a in result.actions:
         apply_action(state.store, a, state.now, lambda *_: None)
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from reconcile.actions import Create, UpdateStatus
-from reconcile.controllers._common import is_ready
+from reconcile.engine.actions import Create, UpdateStatus
+from reconcile.controllers.workloads import is_ready
 from reconcile.controllers.daemonset import DAEMON_TOLERATIONS, HASH_LABEL, reconcile_daemonset, target_node
-from reconcile.model import DaemonSet, Node, Pod
+from reconcile.api.model import DaemonSet, Node, Pod
 
 from tests.reconcile.controllers.helpers import State, apply, settle as _settle, words
 

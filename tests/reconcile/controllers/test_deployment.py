@@ -3,11 +3,11 @@
 import pytest
 from pyrsistent import pmap
 
-from reconcile.actions import Create, Delete, Update
+from reconcile.engine.actions import Create, Delete, Update
 from reconcile.controllers.deployment import (
     REVISION, _new_replicaset, reconcile_deployment, resolve_fenceposts, template_hash,
 )
-from reconcile.model import Deployment
+from reconcile.api.model import Deployment
 
 from tests.reconcile.controllers.helpers import State
 
@@ -129,7 +129,7 @@ def test_no_progress_past_the_deadline_sets_progressing_false():
 def _stalled_rollout(scale_to):
     """10 replicas, maxSurge 3, maxUnavailable 2, rolled to an image whose pods never get ready;
     then the replicas set to ``scale_to``. Returns (old, new) ReplicaSet sizes once settled."""
-    from reconcile.model import Node
+    from reconcile.api.model import Node
     from reconcile.sim import SimCluster
     sim = SimCluster(seed=1)
     sim.apply([Node.new(f"n{i}", status={"capacity": {"cpu": "64", "memory": "64Gi", "pods": "110"}})

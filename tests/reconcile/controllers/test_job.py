@@ -2,13 +2,14 @@
 
 import pytest
 
-from reconcile.actions import Create, Update, UpdateStatus
-from reconcile.controllers._common import condition, is_active
+from reconcile.engine.actions import Create, Update, UpdateStatus
+from reconcile.api.conditions import condition
+from reconcile.controllers.workloads import is_active
 from reconcile.controllers.job import (
     COMPLETION_INDEX, CONTROLLER_UID, JOB_NAME, LEGACY_CONTROLLER_UID, LEGACY_JOB_NAME, TRACKING_FINALIZER,
     format_indexes, parse_indexes, pod_backoff, reconcile_job,
 )
-from reconcile.model import Job, Node, Pod
+from reconcile.api.model import Job, Node, Pod
 
 from tests.reconcile.controllers.helpers import State, apply, settle as _settle, words
 

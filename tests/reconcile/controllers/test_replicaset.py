@@ -1,8 +1,8 @@
 """ReplicaSet controller, (state) -> actions."""
 
-from reconcile.actions import Create, Delete, Update, UpdateStatus
+from reconcile.engine.actions import Create, Delete, Update, UpdateStatus
 from reconcile.controllers.replicaset import deletion_order, reconcile_replicaset
-from reconcile.model import ReplicaSet
+from reconcile.api.model import ReplicaSet
 
 from tests.reconcile.controllers.helpers import State
 

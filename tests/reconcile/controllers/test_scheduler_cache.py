@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from reconcile.model import Deployment, Node
+from reconcile.api.model import Deployment, Node
 from reconcile.scheduler import NodeInfo
 from reconcile.sim import SimCluster
 

@@ -2,10 +2,10 @@
 
 from pyrsistent import pmap
 
-from reconcile.actions import Bind, Create, Delete, Update, UpdateStatus
+from reconcile.engine.actions import Bind, Create, Delete, Update, UpdateStatus
 from reconcile.controllers import endpoints, gc, nodelifecycle
-from reconcile.controllers.scheduling import scheduler_key, scheduling_rule
-from reconcile.model import Lease, Namespace, Node, Pod, ReplicaSet, Service
+from reconcile.scheduler.rule import scheduler_key, scheduling_rule
+from reconcile.api.model import Lease, Namespace, Node, Pod, ReplicaSet, Service
 
 from tests.reconcile.controllers.helpers import State, kinds
 
@@ -71,7 +71,7 @@ def test_a_dangling_owner_reference_is_dropped_while_another_owner_lives():
     rs = web_rs(s)
     other = s.add(ReplicaSet.new("other", "default", spec={"replicas": 0}))
     p = s.pod(rs, "a")
-    from reconcile.controllers._common import with_owner
+    from reconcile.controllers.workloads import with_owner
     p = s.store.update(with_owner(s.store.get("Pod", "a"), other))
     s.store.delete("ReplicaSet", "rs")
     (u,) = gc.collect_garbage(s.snapshot, p.key, s.now).actions

@@ -4,11 +4,11 @@ import pytest
 from pyrsistent import pmap
 
 import dsl
-from reconcile.actions import Create, Delete, Update, UpdateStatus, apply_action
+from reconcile.engine.actions import Create, Delete, Update, UpdateStatus, apply_action
 from reconcile.controllers.statefulset import (
     POD_INDEX_LABEL, POD_NAME_LABEL, REVISION_LABEL, reconcile_statefulset, revision_hash,
 )
-from reconcile.model import ControllerRevision, StatefulSet, freeze, pod_from_template
+from reconcile.api.model import ControllerRevision, StatefulSet, freeze, pod_from_template
 from reconcile.sim import SimCluster
 
 from tests.reconcile.controllers.helpers import State

@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 
-from reconcile.notebook.kernel import install
+from reconcile.frontends.notebook.kernel import install
 
 
 @contextlib.contextmanager

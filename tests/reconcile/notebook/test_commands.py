@@ -3,7 +3,7 @@
 import pytest
 
 from dsl import DslError
-from reconcile.notebook.commands import CommandError, brace_depth, parse_command, split_cell
+from reconcile.frontends.notebook.commands import CommandError, brace_depth, parse_command, split_cell
 
 
 def test_a_cell_is_cut_into_definitions_commands_and_python_lines_in_order():
@@ -73,7 +73,7 @@ def test_a_bad_command_names_its_line_and_column_and_its_usage(line, column, wor
 def test_every_command_is_in_the_notebook_docs():
     import pathlib
 
-    from reconcile.notebook.commands import COMMANDS
+    from reconcile.frontends.notebook.commands import COMMANDS
     docs = (pathlib.Path(__file__).resolve().parents[3] / "docs" / "notebook.md").read_text()
     missing = [c for c in COMMANDS if f"`{c}" not in docs]
     assert not missing

@@ -171,12 +171,12 @@ def test_reconcile_kernel_install_writes_a_kernelspec_jupyter_finds(tmp_path, ca
 
     from jupyter_client.kernelspec import KernelSpecManager
 
-    from reconcile.cli import main
+    from reconcile.frontends.cli import main
     assert main(["kernel", "install", "--prefix", str(tmp_path)]) == 0
     where = tmp_path / "share" / "jupyter" / "kernels" / "reconcile"
     assert capsys.readouterr().out.strip() == f"Installed the reconcile kernel in {where}"
     spec = json.loads((where / "kernel.json").read_text())
-    assert spec["language"] == "reconcile" and spec["argv"][1:3] == ["-m", "reconcile.notebook.kernel"]
+    assert spec["language"] == "reconcile" and spec["argv"][1:3] == ["-m", "reconcile.frontends.notebook.kernel"]
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
     found = KernelSpecManager().get_kernel_spec("reconcile")
     assert found.display_name == "reconcile" and found.resource_dir == str(where)

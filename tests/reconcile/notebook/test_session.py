@@ -3,8 +3,8 @@
 import pytest
 
 from dsl import DslError
-from reconcile.notebook.commands import CommandError
-from reconcile.notebook.session import Session, rollout_status
+from reconcile.frontends.notebook.commands import CommandError
+from reconcile.frontends.notebook.session import Session, rollout_status
 
 WEB = """
 deployment web {

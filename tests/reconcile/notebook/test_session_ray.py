@@ -2,7 +2,7 @@
 
 import pytest
 
-from reconcile.notebook.session import Session
+from reconcile.frontends.notebook.session import Session
 from tests.cluster_ray.support import processes_with
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -35,7 +35,7 @@ def test_connect_local_runs_real_pods_with_progress_and_logs():
 
 CLIENT = """
 import sys
-from reconcile.notebook.session import Session
+from reconcile.frontends.notebook.session import Session
 s = Session()
 print(s.run(f"connect ray://127.0.0.1:{sys.argv[1]}"))
 s.run("deployment echo {\\n  replicas 2\\n  labels app=echo\\n  termination-grace 1s\\n"

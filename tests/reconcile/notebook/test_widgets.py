@@ -2,9 +2,9 @@
 
 import pytest
 
-from reconcile.model import Pod
-from reconcile.notebook.session import Session
-from reconcile.notebook.widgets import PENDING, Dashboard, node_status, pod_state
+from reconcile.api.model import Pod
+from reconcile.frontends.notebook.session import Session
+from reconcile.frontends.notebook.widgets import PENDING, Dashboard, node_status, pod_state
 
 CLUSTER = """
 deployment web {

@@ -1,0 +1,2 @@
+"""The control plane (being written)."""
+__all__: list[str] = []
