@@ -28,7 +28,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from reconcile.api.conditions import set_condition
-from reconcile.controllers._job_indexes import COMPLETION_INDEX
+from reconcile.controllers.job import COMPLETION_INDEX
 from reconcile.controllers.statefulset import POD_INDEX_LABEL
 from reconcile.api.model import KObject, freeze, thaw
 from reconcile.controllers.workloads import next_backoff

@@ -1,10 +1,11 @@
 """The control plane on Ray: the real store, engine and controllers, with Ray actors as the nodes.
 
-:class:`RayCluster` is the runtime beside :class:`reconcile.sim.SimCluster`:
-the same store, engine, controllers and scheduler, with the same ``apply``,
-``get``, ``list``, ``scale`` and ``events``; but time is the wall clock,
-and a node is a :class:`cluster_ray.kubelet.Kubelet` actor on a Ray node
-whose pods are real processes.
+:class:`RayCluster` is a :class:`~reconcile.controlplane.ControlPlane`, as
+:class:`reconcile.sim.SimCluster` is: the same store, engine, controllers and
+scheduler, with the same ``apply``, ``get``, ``list``, ``scale`` and
+``events``; but time is the wall clock, and a node is a
+:class:`cluster_ray.kubelet.Kubelet` actor on a Ray node whose pods are real
+processes.
 
 - Every alive Ray node is a Node (``ray-`` and the start of its node id),
   with Ray's CPU and memory as capacity; Nodes of the manifest (``nodes
@@ -30,18 +31,15 @@ import random
 import tempfile
 import threading
 import time
-from typing import Iterable
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from reconcile.controllers import default_rules
 from reconcile.api.conditions import set_condition
 from reconcile.controllers.nodelifecycle import LEASE_NAMESPACE
+from reconcile.controlplane import ClusterError, ControlPlane
 from reconcile.scheduler.rule import scheduler_key
-from reconcile.engine import Engine
 from reconcile.api.model import KObject, Lease, Node, freeze
-from reconcile.state.store import Store, apply_object
 from reconcile.api.validation import validate_label_key, validate_label_value
 
 from cluster_ray.kubelet import Kubelet, kubelet_name, pod_actor_name, pod_status, thaw_pod
@@ -78,9 +76,12 @@ def join_ray(address: str, attempts: int = CLIENT_ATTEMPTS, pause: float = 2.0, 
             time.sleep(pause)
 
 
-class RayCluster:
-    """A cluster whose nodes are Ray actors. ``address=None`` starts a local Ray (or joins the
-    one ``RAY_ADDRESS`` names); ``data_dir=None`` keeps the store in memory."""
+class RayCluster(ControlPlane):
+    """A cluster whose nodes are Ray actors: a :class:`~reconcile.controlplane.ControlPlane` with Ray
+    kubelets and the wall clock. ``address=None`` starts a local Ray (or joins the one
+    ``RAY_ADDRESS`` names); ``data_dir=None`` keeps the store in memory."""
+
+    has_logs = True
 
     def __init__(self, address: str | None = None, data_dir: str | None = None, *, node_grace: float = 10.0,
                  eviction_timeout: float = 5.0, period: float = 0.5, num_cpus: int | None = None,
@@ -93,12 +94,12 @@ class RayCluster:
         if data_dir is not None:
             from reconcile.state.durable import SqliteBackend
             backend = SqliteBackend(os.path.join(data_dir, "state.db"))
-        self.store = Store(clock=time.time, backend=backend, uid_seed=random.getrandbits(62))
-        self._events: list = []
-        self.engine = Engine(self.store, clock=time.time, on_event=self._record)
-        for rule in default_rules(node_grace=node_grace, eviction_timeout=eviction_timeout):
-            self.engine.add(rule)            # (each rule is queued for every object already in the store)
+        super().__init__(time.time, backend=backend, uid_seed=random.getrandbits(62), node_grace=node_grace,
+                         eviction_timeout=eviction_timeout)   # (each rule is queued for every object stored)
         self.engine.enqueue("scheduler", scheduler_key())
+        self.address = address
+        self._stop = threading.Event()
+        self._loop: threading.Thread | None = None
         self._joined_ray = False        # whether ray.init was this cluster's (down() undoes it)
         if not ray.is_initialized():
             kwargs = dict(namespace=self.namespace, log_to_driver=False, configure_logging=False)
@@ -157,38 +158,32 @@ class RayCluster:
             self.kubelets[node.name] = handle
         return handle
 
-    # -- the API of the cluster (as SimCluster's)
-    def apply(self, manifest: Iterable[KObject]) -> list[tuple[str, str]]:
-        """Create or update every object (like ``kubectl apply``); returns (action, object) pairs."""
-        done = []
-        objects = sorted(manifest, key=lambda o: (o.kind != "Namespace", o.kind != "Node"))
-        with self.store.batch():
-            spread = 0
-            for obj in objects:
-                current = self.store.snapshot().get(obj.kind, obj.name, obj.metadata.namespace)
-                if obj.kind == "Node" and current is None:
-                    ray_node = self._ray_nodes[spread % len(self._ray_nodes)]
-                    spread += 1
-                    obj = obj.set(metadata=obj.metadata.set(
-                        annotations=obj.metadata.annotations.set(RAY_NODE, ray_node)))
-                    if not obj.status.get("allocatable"):
-                        cap = obj.status.get("capacity") or freeze({"cpu": "4", "memory": "8Gi", "pods": "110"})
-                        obj = obj.set(status=obj.status.update({"capacity": cap, "allocatable": cap}))
-                done.append((apply_object(self.store, obj), f"{obj.kind.lower()}/{obj.name}"))
+    # -- the API of the cluster (ControlPlane's, with Ray's nodes and rounds)
+    def describe(self, brief: bool = False) -> str:
+        if brief:
+            return f"Ray ({'a local Ray' if self.address is None else self.address})"
+        where = "a local Ray" if self.address is None else f"the Ray cluster at {self.address}"
+        return f"{where}: nodes {', '.join(n.name for n in self.list('Node'))}"
+
+    def _prepare_nodes(self, objects: list[KObject]) -> list[KObject]:
+        """A new Node of the manifest (a virtual node) runs on a Ray node, spread round-robin."""
+        out, spread = [], 0
+        for obj in objects:
+            if obj.kind == "Node" and self.store.snapshot().get("Node", obj.name, None) is None:
+                ray_node = self._ray_nodes[spread % len(self._ray_nodes)]
+                spread += 1
+                obj = obj.set(metadata=obj.metadata.set(annotations=obj.metadata.annotations.set(RAY_NODE, ray_node)))
+                if not obj.status.get("allocatable"):
+                    cap = obj.status.get("capacity") or freeze({"cpu": "4", "memory": "8Gi", "pods": "110"})
+                    obj = obj.set(status=obj.status.update({"capacity": cap, "allocatable": cap}))
+            out.append(obj)
+        return out
+
+    def _changed(self) -> None:
+        """After a client's write: the controllers' fixpoint, and the kubelets given their pods at once."""
         self.engine.run()
         self._sync_kubelets()
-        return done
-
-    def get(self, kind: str, name: str, namespace: str | None = "default") -> KObject:
-        return self.store.get(kind, name, namespace)
-
-    def list(self, kind: str, selector=None, namespace: str | None = None) -> list[KObject]:
-        return self.store.list(kind, namespace, selector)
-
-    def scale(self, kind: str, name: str, replicas: int, namespace: str = "default") -> None:
-        obj = self.store.get(kind, name, namespace)
-        self.store.update(obj.set(spec=obj.spec.set("replicas", replicas)))
-        self.step()
+        self._notify()
 
     def logs(self, name: str, namespace: str = "default", container: str | None = None,
              tail: int | None = None) -> str:
@@ -206,24 +201,20 @@ class RayCluster:
         try:
             return ray.get_actor(pod_actor_name(pod.metadata.uid), namespace=self.namespace)
         except ValueError:
-            raise RuntimeError(f"pod {namespace}/{name} is not running on a node yet") from None
-
-    def events(self) -> list:
-        return list(self._events)
-
-    def _record(self, now: float, emit) -> None:
-        self._events.append((now, emit.type, emit.reason, emit.message, emit.regarding))
+            raise ClusterError(f"pod {namespace}/{name} is not running on a node yet") from None
 
     # -- running
     def step(self) -> None:
         """One round: every kubelet synced and its reports written, the controllers to their
         fixpoint, the services' proxies updated (and, every few seconds, Ray nodes that joined
         made Nodes)."""
-        if time.monotonic() >= self._next_join:
-            self._join_ray_nodes()
-        self._sync_kubelets()
-        self.engine.run()
-        self._sync_services()
+        with self.lock:
+            if time.monotonic() >= self._next_join:
+                self._join_ray_nodes()
+            self._sync_kubelets()
+            self.engine.run()
+            self._sync_services()
+        self._notify()
 
     def _sync_kubelets(self) -> None:
         """Each kubelet is pinged every round (an answer renews its node's Lease, as the kubelet's
@@ -265,7 +256,7 @@ class RayCluster:
                 try:
                     reports = ray.get(ref)
                 except ray.exceptions.RayError as e:
-                    self._events.append((now, "Warning", "KubeletSyncFailed", str(e)[-500:], ("Node", None, name)))
+                    self.record_event("Warning", "KubeletSyncFailed", str(e)[-500:], ("Node", None, name))
                     continue
                 self._report(name, reports, now)
 
@@ -295,7 +286,7 @@ class RayCluster:
             env = upload_working_dir_if_needed(dict(env), include_gitignore=True, logger=_QUIET)
             env = upload_py_modules_if_needed(env, include_gitignore=True, logger=_QUIET)
         except (OSError, ValueError) as e:     # a path that is not there: the kubelet reports Ray's refusal
-            self._events.append((time.time(), "Warning", "Failed", f"image {image}: {e}"[:500], None))
+            self.record_event("Warning", "Failed", f"image {image}: {e}"[:500])
             return image
         packaged = json.dumps(env, sort_keys=True, separators=(",", ":"))
         self._packages[image] = (time.monotonic(), packaged)
@@ -311,14 +302,43 @@ class RayCluster:
             time.sleep(max(0.0, min(self.period - (time.monotonic() - t), end - time.monotonic())))
 
     def wait_until(self, predicate, timeout: float = 60.0, what: str = "the condition") -> None:
+        """Return once ``predicate(cluster)`` holds, as the rounds go by (run here, unless
+        :meth:`start` runs them in a thread); ``TimeoutError`` after ``timeout`` seconds."""
         end = time.monotonic() + timeout
         while True:
-            self.step()
+            background = self._loop is not None
+            if not background:
+                self.step()
             if predicate(self):
                 return
             if time.monotonic() > end:
                 raise TimeoutError(f"{what} did not hold within {timeout:g}s")
-            time.sleep(self.period)
+            time.sleep(0.25 if background else self.period)
+
+    def start(self) -> None:
+        """Run the rounds in a thread, every ``period`` seconds, until :meth:`close`; a round that
+        fails is an event, and the next one tries again."""
+        if self._loop is not None:
+            return
+        self._stop = threading.Event()
+        self._loop = threading.Thread(target=self._run_loop, name="reconcile-control-plane", daemon=True)
+        self._loop.start()
+
+    def _run_loop(self) -> None:
+        while not self._stop.wait(self.period):
+            try:
+                self.step()
+            except Exception as e:          # a round that failed: the next one tries again
+                self.record_event("Warning", "ControlPlaneRound", repr(e)[:500])
+
+    def close(self) -> None:
+        """Stop the rounds' thread, then :meth:`down`."""
+        if self._loop is not None:
+            self._stop.set()
+            self._loop.join(timeout=30)
+            self._loop = None
+        with self.lock:
+            self.down()
 
     def _heartbeat(self, node_name: str, now: float) -> None:
         store = self.store
@@ -344,7 +364,7 @@ class RayCluster:
             if report.get("ports") is not None:
                 self._ports[pod.metadata.uid] = report["ports"]
             for type_, reason, message in report.get("events") or ():
-                self._events.append((now, type_, reason, message, pod.key))
+                self.record_event(type_, reason, message, pod.key)
             status = pod_status(pod, report, now)
             if status != pod.status:
                 self.store.update_status(pod.set(status=status))
@@ -409,7 +429,7 @@ class RayCluster:
             except ray.exceptions.RayError as e:
                 self.proxies.pop(ip, None)      # its node died: made again on a node of that host
                 self._proxy_sent.pop(ip, None)
-                self._events.append((time.time(), "Warning", "KubeProxyFailed", str(e)[-500:], None))
+                self.record_event("Warning", "KubeProxyFailed", str(e)[-500:])
         for ip in [ip for ip in self.proxies if ip not in hosts]:
             self._drop_proxy(ip)
         return {ip: sent[1] for ip, sent in self._proxy_sent.items()}
@@ -459,9 +479,7 @@ class RayCluster:
         self.kubelets.clear()
         for ip in list(self.proxies):
             self._drop_proxy(ip)
-        if self.store.backend is not None:
-            self.store.backend.close()
-            self.store.backend = None
+        ControlPlane.close(self)
         if self._joined_ray:
             ray.shutdown()
             self._joined_ray = False

@@ -16,13 +16,13 @@ True
 import functools
 
 from dsl._errors import DslError, DslErrors, DslSyntaxError, SelectorError, YamlError
-from dsl._format import format
+from dsl._format import format, lossy_fields
 from dsl._parser import parse
 from dsl._selector import parse_selector
 from dsl._yaml import load_yaml, to_yaml
 
-__all__ = ["parse", "parse_file", "load", "keywords", "parse_selector", "format", "load_yaml", "to_yaml",
-           "DslError", "DslErrors", "DslSyntaxError", "SelectorError", "YamlError"]
+__all__ = ["parse", "parse_file", "load", "keywords", "parse_selector", "format", "lossy_fields", "load_yaml",
+           "to_yaml", "DslError", "DslErrors", "DslSyntaxError", "SelectorError", "YamlError"]
 
 
 def parse_file(path) -> tuple:

@@ -9,31 +9,16 @@ from __future__ import annotations
 from reconcile.api import labels as _labels
 from reconcile.api import model as _model
 
-from dsl._build_pod import EFFECTS, WORKLOAD_KINDS, build_workload
+from dsl._build_pod import EFFECTS, WORKLOAD_KINDS, build_workload, iana_name_problem
+from dsl._build_rules import build_policy, build_rule
 from dsl._check import Checker
 from dsl._errors import Locator
 
-__all__ = ["build", "selector_from_requirements"]
-
-_OPS = {"=": "=", "==": "==", "!=": "!=", "in": "in", "notin": "notin", ">": "gt", "<": "lt",
-        "exists": "exists", "!": "!"}
-
-
-def selector_from_requirements(ck: Checker, reqs) -> _labels.Selector | None:
-    """Build a selector from parsed requirements, recording any invalid one."""
-    out = []
-    ok = True
-    for key, op, values in reqs:
-        try:
-            out.append(_labels.Requirement(key[0], _OPS[op], tuple(v[0] for v in values)))
-        except ValueError as e:
-            ck.error(f"invalid selector: {e}", key[1])
-            ok = False
-    return _labels.Selector(out) if ok else None
+__all__ = ["build"]
 
 
 def _label_selector(ck: Checker, reqs, pos):
-    sel = selector_from_requirements(ck, reqs)
+    sel = ck.selector(reqs)
     if sel is None:
         return {}, None
     try:
@@ -223,8 +208,7 @@ class _Builder:
             if t[0].isdigit():
                 entry["targetPort"] = ck.port_number(t, "target port")
             else:
-                from dsl._build_pod import _iana_name
-                problem = _iana_name(t[0])
+                problem = iana_name_problem(t[0])
                 if problem:
                     ck.error(f"invalid target port name {t[0]!r}: {problem}", t[1])
                 entry["targetPort"] = t[0]
@@ -274,12 +258,10 @@ class _Builder:
         return {"type": "Resource", "resource": {"name": resource[0], "target": target}}
 
     def st_rule(self, st):
-        from dsl._build_rules import build_rule
         name = self.ck.name(st[1], "rule") or st[1][0]
         self.add("Rule", {"metadata": {"name": name}, "spec": build_rule(self.ck, st[2])}, st[1][1])
 
     def st_policy(self, st):
-        from dsl._build_rules import build_policy
         name = self.ck.name(st[1], "policy") or st[1][0]
         self.add("Policy", {"metadata": {"name": name}, "spec": build_policy(self.ck, st[2])}, st[1][1])
 

@@ -7,7 +7,7 @@ import re
 
 from dsl._check import Checker
 
-__all__ = ["build_workload", "WORKLOAD_KINDS", "CALL_PREFIX", "IMAGE_KEYS"]
+__all__ = ["build_workload", "WORKLOAD_KINDS", "CALL_PREFIX", "IMAGE_KEYS", "iana_name_problem"]
 
 # `call module:function` runs a Python callable through this module.
 CALL_PREFIX = ("python", "-m", "cluster_ray.call")
@@ -112,7 +112,7 @@ def _ports(ck: Checker, fields, container: dict):
         entry: dict = {}
         if len(words) > 1 and not words[0][0].isdigit():
             entry["name"] = words.pop(0)[0]
-            problems = _iana_name(entry["name"])
+            problems = iana_name_problem(entry["name"])
             if problems:
                 ck.error(f"invalid port name {entry['name']!r}: {problems}", toks[0][1])
         number = ck.port_number(words.pop(0), "container port") if words else None
@@ -136,7 +136,8 @@ def _ports(ck: Checker, fields, container: dict):
         container["ports"] = [entry for entry, _ in ports]
 
 
-def _iana_name(name: str) -> str:
+def iana_name_problem(name: str) -> str:
+    """What is wrong with a port name (an IANA service name), or ``""``."""
     ok = (0 < len(name) <= 15 and all(c.isdigit() or "a" <= c <= "z" or c == "-" for c in name)
           and any("a" <= c <= "z" for c in name) and "--" not in name
           and name[0] != "-" and name[-1] != "-")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from reconcile.api import model as _model
 
 from dsl._check import Checker
+from dsl._transform import unquote
 
 __all__ = ["build_rule", "build_policy", "FIELD_KEYS", "ACTIONS"]
 
@@ -34,7 +35,6 @@ def _kind(ck: Checker, tok) -> str | None:
 
 def _split_selector(ck: Checker, reqs, allow_fields: bool):
     """Requirements -> (label selector string, field selector string)."""
-    from dsl._build import selector_from_requirements
     label_reqs, field_parts = [], []
     for req in reqs:
         key, op, values = req
@@ -45,7 +45,7 @@ def _split_selector(ck: Checker, reqs, allow_fields: bool):
             field_parts.append(f"{FIELD_KEYS[key[0]]}{'!=' if op == '!=' else '='}{values[0][0]}")
         else:
             label_reqs.append(req)
-    sel = selector_from_requirements(ck, label_reqs)
+    sel = ck.selector(label_reqs)
     return (str(sel) if sel is not None else ""), ",".join(field_parts)
 
 
@@ -117,8 +117,6 @@ def _action(ck: Checker, action) -> dict:
 
 def build_policy(ck: Checker, parts) -> dict:
     kind_tok, where, message = parts
-    from dsl._build import selector_from_requirements
-    from dsl._transform import unquote
-    sel = selector_from_requirements(ck, where[2])
+    sel = ck.selector(where[2])
     return {"deny": {"kind": _kind(ck, kind_tok), "where": str(sel) if sel is not None else ""},
             "message": unquote(message[0])}

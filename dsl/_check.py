@@ -1,4 +1,4 @@
-"""Checks of single values (names, numbers, quantities, durations), collecting errors.
+"""Checks of single values (names, label selectors, numbers, quantities, durations), collecting errors.
 
 A :class:`Checker` gathers every error of a text with its position, so a
 file's semantic errors are all reported together. Each ``check_*`` method
@@ -17,6 +17,8 @@ from dsl._errors import DslError, Locator
 __all__ = ["Checker"]
 
 _QUANTITY_CACHE: dict[str, str] = {}
+_SELECTOR_OPS = {"=": "=", "==": "==", "!=": "!=", "in": "in", "notin": "notin", ">": "gt", "<": "lt",
+                 "exists": "exists", "!": "!"}
 
 
 class Checker:
@@ -63,6 +65,18 @@ class Checker:
                 self.error(f"{what} {k!r} is set twice", key[1])
             out[k] = v
         return out
+
+    def selector(self, reqs) -> _labels.Selector | None:
+        """A selector from parsed requirements ``(key, op, values)``, recording any invalid one."""
+        out = []
+        ok = True
+        for key, op, values in reqs:
+            try:
+                out.append(_labels.Requirement(key[0], _SELECTOR_OPS[op], tuple(v[0] for v in values)))
+            except ValueError as e:
+                self.error(f"invalid selector: {e}", key[1])
+                ok = False
+        return _labels.Selector(out) if ok else None
 
     # -- numbers
     def integer(self, tok, what: str, minimum: int | None = 0, maximum: int | None = None):

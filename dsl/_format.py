@@ -12,10 +12,11 @@ import json
 
 from reconcile.api import labels as _labels
 from reconcile.api import model as _model
+from reconcile.api.diff import diff_fields
 from reconcile.api.model import thaw
-from reconcile.frontends.plan import diff_fields
+from reconcile.api.quantity import format_duration
 from dsl._build_rules import ACTIONS, FIELD_KEYS
-from dsl._format_pod import _WORKLOAD_WORD, _Writer, _dur, _pairs, _pod, _val
+from dsl._format_pod import WORKLOAD_WORD, Writer, pairs_text, value_text, write_pod
 
 __all__ = ["format", "lossy_fields"]
 
@@ -29,7 +30,7 @@ _JOB_SETTINGS = (("backoffLimit", "backoff-limit", 6, False), ("activeDeadlineSe
                  ("ttlSecondsAfterFinished", "ttl-after-finished", None, True))
 
 
-def _job_fields(w: _Writer, spec: dict) -> None:
+def _job_fields(w: Writer, spec: dict) -> None:
     c, p = spec.get("completions"), spec.get("parallelism")
     if c is not None and not (c == 1 and p == 1):
         w.line(f"completions {c}")
@@ -37,7 +38,7 @@ def _job_fields(w: _Writer, spec: dict) -> None:
         w.line(f"parallelism {p}")
     for key, word, default, seconds in _JOB_SETTINGS:
         if spec.get(key) is not None and spec[key] != default:
-            w.line(f"{word} {_dur(spec[key]) if seconds else spec[key]}")
+            w.line(f"{word} {format_duration(spec[key]) if seconds else spec[key]}")
     if spec.get("completionMode", "NonIndexed") != "NonIndexed":
         w.line("completion-mode indexed")
     if spec.get("suspend"):
@@ -57,11 +58,11 @@ def _strategy(kind: str, s: dict) -> str | None:
     return "strategy rolling" + "".join(" " + o for o in sorted(opts)) if opts else None
 
 
-def _workload(w: _Writer, o) -> None:
+def _workload(w: Writer, o) -> None:
     kind = o.kind
     spec = thaw(o.spec)
     meta = o.metadata
-    w.open(f"{_WORKLOAD_WORD[kind]} {o.name}")
+    w.open(f"{WORKLOAD_WORD[kind]} {o.name}")
     job = spec
     if kind == "CronJob":
         job = (spec.get("jobTemplate") or {}).get("spec") or {}
@@ -70,9 +71,9 @@ def _workload(w: _Writer, o) -> None:
     if kind in ("Deployment", "ReplicaSet", "StatefulSet"):
         w.line(f"replicas {spec.get('replicas')}")
     if pod_labels:
-        w.line(f"labels {_pairs(pod_labels)}")
+        w.line(f"labels {pairs_text(pod_labels)}")
     if meta.annotations:
-        w.line(f"annotations {_pairs(dict(meta.annotations))}")
+        w.line(f"annotations {pairs_text(dict(meta.annotations))}")
     if kind not in ("Job", "CronJob") and spec.get("selector") != {"matchLabels": pod_labels}:
         w.line(f"selector {_selector_text(spec.get('selector') or {})}")
     if kind in ("Deployment", "StatefulSet", "DaemonSet"):
@@ -80,12 +81,12 @@ def _workload(w: _Writer, o) -> None:
         if text:
             w.line(text)
     if spec.get("minReadySeconds"):
-        w.line(f"min-ready {_dur(spec['minReadySeconds'])}")
+        w.line(f"min-ready {format_duration(spec['minReadySeconds'])}")
     if kind in ("Deployment", "StatefulSet", "DaemonSet") and spec.get("revisionHistoryLimit", 10) != 10:
         w.line(f"revision-history {spec['revisionHistoryLimit']}")
     if kind == "Deployment":
         if spec.get("progressDeadlineSeconds", 600) != 600:
-            w.line(f"progress-deadline {_dur(spec['progressDeadlineSeconds'])}")
+            w.line(f"progress-deadline {format_duration(spec['progressDeadlineSeconds'])}")
         if spec.get("paused"):
             w.line("paused")
     if kind == "StatefulSet":
@@ -104,33 +105,33 @@ def _workload(w: _Writer, o) -> None:
             if spec.get(key, default) != default:
                 w.line(f"{word} {spec[key]}")
         if spec.get("startingDeadlineSeconds") is not None:
-            w.line(f"starting-deadline {_dur(spec['startingDeadlineSeconds'])}")
+            w.line(f"starting-deadline {format_duration(spec['startingDeadlineSeconds'])}")
     if kind in ("Job", "CronJob"):
         _job_fields(w, job)
-    _pod(w, kind, template)
+    write_pod(w, kind, template)
     w.close()
 
 
-def _meta_lines(w: _Writer, meta) -> None:
+def _meta_lines(w: Writer, meta) -> None:
     if meta.labels:
-        w.line(f"labels {_pairs(dict(meta.labels))}")
+        w.line(f"labels {pairs_text(dict(meta.labels))}")
     if meta.annotations:
-        w.line(f"annotations {_pairs(dict(meta.annotations))}")
+        w.line(f"annotations {pairs_text(dict(meta.annotations))}")
 
 
-def _node_body(w: _Writer, o) -> None:
+def _node_body(w: Writer, o) -> None:
     _meta_lines(w, o.metadata)
     status = thaw(o.status)
     if status.get("capacity"):
-        w.line(f"capacity {_pairs(status['capacity'])}")
+        w.line(f"capacity {pairs_text(status['capacity'])}")
     for t in o.spec.get("taints") or ():
-        key = f"{t['key']}={_val(t['value'])}" if t.get("value") is not None else t["key"]
+        key = f"{t['key']}={value_text(t['value'])}" if t.get("value") is not None else t["key"]
         w.line(f"taint {key}:{t['effect']}")
     if o.spec.get("unschedulable"):
         w.line("unschedulable")
 
 
-def _nodes(w: _Writer, group: list) -> None:
+def _nodes(w: Writer, group: list) -> None:
     first = group[0]
     if len(group) > 1:
         base = first.name.rsplit("-", 1)[0]
@@ -146,7 +147,7 @@ def _same_node(a, b) -> bool:
         and a.metadata.annotations == b.metadata.annotations
 
 
-def _service(w: _Writer, o) -> None:
+def _service(w: Writer, o) -> None:
     spec = thaw(o.spec)
     w.open(f"service {o.name}")
     _meta_lines(w, o.metadata)
@@ -167,10 +168,10 @@ def _service(w: _Writer, o) -> None:
     w.close()
 
 
-def _autoscale(w: _Writer, o) -> None:
+def _autoscale(w: Writer, o) -> None:
     spec = thaw(o.spec)
     ref = spec.get("scaleTargetRef") or {}
-    kind = "" if ref.get("kind") == "Deployment" else _WORKLOAD_WORD[ref["kind"]] + " "
+    kind = "" if ref.get("kind") == "Deployment" else WORKLOAD_WORD[ref["kind"]] + " "
     w.open(f"autoscale {kind}{ref.get('name', o.name)}")
     if spec.get("minReplicas", 1) != 1:
         w.line(f"min {spec['minReplicas']}")
@@ -201,14 +202,14 @@ def _plural(kind: str) -> str:
     return _model.KINDS[kind].PLURAL
 
 
-def _rule(w: _Writer, o) -> None:
+def _rule(w: Writer, o) -> None:
     spec = thaw(o.spec)
     when, then = spec.get("when") or {}, spec.get("then") or {}
     w.open(f"rule {o.name}")
     sel = _selector_with_fields(when.get("selector", ""), when.get("fieldSelector", ""))
     text = f"when count {_plural(when['kind'])}({sel}) {when['operator']} {when['count']}"
     if when.get("forSeconds") is not None:
-        text += f" for {_dur(when['forSeconds'])}"
+        text += f" for {format_duration(when['forSeconds'])}"
     w.line(text)
     verb = " ".join(next(k for k, v in ACTIONS.items() if v == then.get("action")))
     if then.get("action") == "Delete" and "name" not in then:
@@ -222,7 +223,7 @@ def _rule(w: _Writer, o) -> None:
     w.close()
 
 
-def _policy(w: _Writer, o) -> None:
+def _policy(w: Writer, o) -> None:
     spec = thaw(o.spec)
     deny = spec.get("deny") or {}
     w.open(f"policy {o.name}")
@@ -241,7 +242,7 @@ def format(manifest) -> str:
       port 80 -> http
     }
     """
-    w = _Writer()
+    w = Writer()
     current = "default"
     objects = list(manifest)
     i = 0
@@ -275,7 +276,7 @@ def format(manifest) -> str:
             _nodes(w, group)
             i += len(group)
             continue
-        if o.kind in _WORKLOAD_WORD:
+        if o.kind in WORKLOAD_WORD:
             _workload(w, o)
         elif o.kind == "Service":
             _service(w, o)

@@ -9,17 +9,19 @@ from reconcile.api.quantity import format_duration
 
 from dsl._build_pod import CALL_PREFIX, IMAGE_KEYS, RESTART
 
+__all__ = ["WORKLOAD_WORD", "Writer", "pairs_text", "value_text", "write_pod"]
+
 _WORD = re.compile(r"-?[A-Za-z0-9_][A-Za-z0-9_.\-/%]*\Z")
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*\Z")
 _ITEM = re.compile(r'[^\s,\[\]"#{}]+\Z')
 _BARE_ARG = re.compile(r"[^\s\"'#{}\[\]\\]+\Z")
-_WORKLOAD_WORD = {"Deployment": "deployment", "ReplicaSet": "replicaset", "StatefulSet": "statefulset",
+WORKLOAD_WORD = {"Deployment": "deployment", "ReplicaSet": "replicaset", "StatefulSet": "statefulset",
                   "DaemonSet": "daemonset", "Job": "job", "CronJob": "cronjob"}
 _RESTART_WORD = {v: k for k, v in RESTART.items()}
 _ENV_BY_KEY = {v: k for k, v in IMAGE_KEYS.items()}
 
 
-def _val(s) -> str:
+def value_text(s) -> str:
     s = str(s)
     return s if _WORD.match(s) else json.dumps(s)
 
@@ -28,8 +30,8 @@ def _key(s: str) -> str:
     return s if _KEY.match(s) else json.dumps(s)
 
 
-def _pairs(d) -> str:
-    return " ".join(f"{_key(k)}={_val(v)}" for k, v in sorted(d.items()))
+def pairs_text(d) -> str:
+    return " ".join(f"{_key(k)}={value_text(v)}" for k, v in sorted(d.items()))
 
 
 def _item(s: str) -> str:
@@ -38,10 +40,6 @@ def _item(s: str) -> str:
 
 def _list(items) -> str:
     return "[" + ", ".join(_item(str(i)) for i in items) + "]"
-
-
-def _dur(seconds) -> str:
-    return format_duration(seconds)
 
 
 def _argv(argv) -> str:
@@ -69,7 +67,7 @@ def _image(image: str) -> str:
             elif key == "conda" and isinstance(v, dict) and list(v) == ["dependencies"]:
                 parts.append(f"{opt}=" + _list(v["dependencies"]))
             elif isinstance(v, str):
-                parts.append(f"{opt}={_val(v)}")
+                parts.append(f"{opt}={value_text(v)}")
             else:
                 parts = None
                 break
@@ -89,7 +87,7 @@ def _reparse_image(line: str) -> str | None:
     return obj.spec["template"]["spec"]["containers"][0].get("image")
 
 
-class _Writer:
+class Writer:
     def __init__(self):
         self.lines: list[str] = []
         self.depth = 0
@@ -106,7 +104,7 @@ class _Writer:
         self.line("}")
 
 
-def _probe(w: _Writer, kind: str, p: dict, c: dict) -> None:
+def _probe(w: Writer, kind: str, p: dict, c: dict) -> None:
     ports = c.get("ports") or []
     default_port = (ports[0].get("name") or ports[0].get("containerPort")) if ports else None
     if "httpGet" in p:
@@ -121,7 +119,7 @@ def _probe(w: _Writer, kind: str, p: dict, c: dict) -> None:
     for key, word, default in (("periodSeconds", "every", 10), ("initialDelaySeconds", "after", None),
                                ("timeoutSeconds", "timeout", 1)):
         if key in p and p[key] != default:
-            text += f" {word} {_dur(p[key])}"
+            text += f" {word} {format_duration(p[key])}"
     for key, word in (("failureThreshold", "failures"), ("successThreshold", "successes")):
         default = 3 if key == "failureThreshold" else 1
         if key in p and p[key] != default:
@@ -129,7 +127,7 @@ def _probe(w: _Writer, kind: str, p: dict, c: dict) -> None:
     w.line(text)
 
 
-def _container(w: _Writer, c: dict, word: str, pod_image) -> None:
+def _container(w: Writer, c: dict, word: str, pod_image) -> None:
     w.open(f"{word} {c['name']}")
     if "image" in c and c["image"] != pod_image:
         w.line(_image(c["image"]))
@@ -149,9 +147,9 @@ def _container(w: _Writer, c: dict, word: str, pod_image) -> None:
     res = c.get("resources") or {}
     for part in ("requests", "limits"):
         if res.get(part):
-            w.line(f"{part} {_pairs(res[part])}")
+            w.line(f"{part} {pairs_text(res[part])}")
     if c.get("env"):
-        w.line("env " + " ".join(f"{_key(e['name'])}={_val(e.get('value', ''))}" for e in c["env"]))
+        w.line("env " + " ".join(f"{_key(e['name'])}={value_text(e.get('value', ''))}" for e in c["env"]))
     if c.get("workingDir"):
         w.line(f"workdir {json.dumps(c['workingDir'])}")
     for key, kind in (("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("startupProbe", "startup")):
@@ -160,11 +158,11 @@ def _container(w: _Writer, c: dict, word: str, pod_image) -> None:
     w.close()
 
 
-def _pod(w: _Writer, kind: str, template: dict) -> None:
+def write_pod(w: Writer, kind: str, template: dict) -> None:
     meta = template.get("metadata") or {}
     spec = template.get("spec") or {}
     if meta.get("annotations"):
-        w.line(f"pod-annotations {_pairs(meta['annotations'])}")
+        w.line(f"pod-annotations {pairs_text(meta['annotations'])}")
     containers = spec.get("containers") or []
     inits = spec.get("initContainers") or []
     images = {c.get("image") for c in containers + inits}
@@ -172,14 +170,14 @@ def _pod(w: _Writer, kind: str, template: dict) -> None:
     if pod_image is not None:
         w.line(_image(pod_image))
     if spec.get("nodeSelector"):
-        w.line(f"node-selector {_pairs(spec['nodeSelector'])}")
+        w.line(f"node-selector {pairs_text(spec['nodeSelector'])}")
     for t in spec.get("tolerations") or ():
         w.line("tolerate " + _toleration(t))
     default_restart = "Never" if kind in ("Job", "CronJob") else "Always"
     if spec.get("restartPolicy", default_restart) != default_restart:
         w.line(f"restart {_RESTART_WORD[spec['restartPolicy']]}")
     if spec.get("terminationGracePeriodSeconds", 30) != 30:
-        w.line(f"termination-grace {_dur(spec['terminationGracePeriodSeconds'])}")
+        w.line(f"termination-grace {format_duration(spec['terminationGracePeriodSeconds'])}")
     if spec.get("schedulerName", "default-scheduler") != "default-scheduler":
         w.line(f"scheduler {spec['schedulerName']}")
     if spec.get("serviceAccountName"):
@@ -196,9 +194,9 @@ def _toleration(t: dict) -> str:
     elif t.get("operator") == "Exists":
         text = t["key"]
     else:
-        text = f"{t.get('key')}={_val(t.get('value', ''))}"
+        text = f"{t.get('key')}={value_text(t.get('value', ''))}"
     if t.get("effect"):
         text += f":{t['effect']}"
     if t.get("tolerationSeconds") is not None:
-        text += f" for {_dur(t['tolerationSeconds'])}"
+        text += f" for {format_duration(t['tolerationSeconds'])}"
     return text

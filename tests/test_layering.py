@@ -1,70 +1,85 @@
-"""The dependency direction is one way: front ends -> cluster_ray -> reconcile; dsl -> reconcile.
+"""The architecture is checked by a tool: import-linter's contracts in ``pyproject.toml``.
 
-Only cluster_ray imports ray; the core imports neither the language nor the runtime.
+front ends -> cluster_ray -> sim -> controlplane -> controllers -> scheduler -> engine -> state -> api;
+dsl -> api; only cluster_ray imports ray; a ``_private`` module is imported only within its package;
+no import cycles between the modules of a package. ``lint-imports`` runs over the tree as it is,
+and over copies with one bad import added, which it must refuse.
 """
 
-import ast
+import importlib
 import pathlib
+import shutil
+import subprocess
+import sys
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-FORBIDDEN = {
-    "reconcile": {"dsl", "cluster_ray", "ray"},
-    "dsl": {"cluster_ray", "ray"},
-    "cluster_ray": {"dsl"},
-}
-# The command line and the notebook front ends (kernel, magics, widgets) live in the core
-# package (DESIGN: "CLI entry"; front ends in "a sub-package of their own"); they may use the
-# language and the runtime, and nothing in the core imports them.
-FRONT_ENDS = ("reconcile/cli.py", "reconcile/notebook/")
+PACKAGES = ("reconcile", "dsl", "cluster_ray")
 
 
-def _front_end(path: pathlib.Path) -> bool:
-    rel = str(path.relative_to(ROOT))
-    return rel == FRONT_ENDS[0] or rel.startswith(FRONT_ENDS[1])
+def lint_imports(root: pathlib.Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` with ``root``'s pyproject.toml, its packages first on the path."""
+    return subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
+                           "sys.exit(lint_imports_command())", "--no-cache"],
+                          cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=300)
 
 
-def imports_of(path: pathlib.Path) -> set[str]:
-    tree = ast.parse(path.read_text(), str(path))
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(a.name.split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
-    return found
+def test_the_import_contracts_hold():
+    run = lint_imports(ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Contracts: 6 kept, 0 broken." in run.stdout
 
 
-@pytest.mark.parametrize("package", sorted(FORBIDDEN))
-def test_imports_go_one_way(package):
-    files = [f for f in sorted((ROOT / package).rglob("*.py")) if not _front_end(f)]
-    assert files
-    bad = {f"{f.relative_to(ROOT)} imports {m}" for f in files for m in imports_of(f) & FORBIDDEN[package]}
-    assert not bad, sorted(bad)
+@pytest.fixture(scope="module")
+def copy_of_the_tree(tmp_path_factory):
+    """The three packages and pyproject.toml, copied so that a bad import can be added to them."""
+    root = tmp_path_factory.mktemp("tree")
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    return root
 
 
-def test_nothing_in_the_core_imports_the_front_ends():
-    """Only ``load_ipython_extension`` (what ``%load_ext reconcile`` calls) reaches the magics,
-    and only when it is called."""
-    users = []
-    for f in sorted((ROOT / "reconcile").rglob("*.py")):
-        if _front_end(f):
-            continue
-        tree = ast.parse(f.read_text(), str(f))
-        allowed = {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef)
-                   and fn.name in ("load_ipython_extension", "unload_ipython_extension") for n in ast.walk(fn)}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(
-                    ("reconcile.frontends.cli", "reconcile.frontends.notebook")) and id(node) not in allowed:
-                users.append(f"{f.relative_to(ROOT)}: from {node.module}")
-            if isinstance(node, ast.Import) and any(a.name.startswith(("reconcile.frontends.cli", "reconcile.frontends.notebook"))
-                                                    for a in node.names):
-                users.append(f"{f.relative_to(ROOT)}: import")
-    assert not users
+@pytest.mark.parametrize("module, line, broken", [
+    ("reconcile/api/model.py", "import ray", "Only cluster_ray imports ray"),
+    ("reconcile/controllers/gc.py", "import ray.util", "Only cluster_ray imports ray"),
+    ("reconcile/state/store.py", "import reconcile.engine", "Layers:"),
+    ("reconcile/controllers/job.py", "import reconcile.sim", "Layers:"),
+    ("reconcile/sim/kubelet.py", "import cluster_ray.runtime", "Layers:"),
+    ("dsl/_check.py", "import reconcile.state.store", "The language stands on the object model only"),
+    ("reconcile/sim/__init__.py", "import dsl", "The control plane and the runtime do not read the language"),
+    ("cluster_ray/up.py", "import dsl._format", "A _private module is imported only from within its own package"),
+    ("reconcile/sim/kubelet.py", "import reconcile.controlplane", None),     # an allowed import: kept
+    ("reconcile/api/validation.py", "import reconcile.api.labels", "No import cycles"),
+], ids=lambda v: v if isinstance(v, str) and "/" in v else None)
+def test_a_bad_import_breaks_a_contract(copy_of_the_tree, module, line, broken):
+    path = copy_of_the_tree / module
+    before = path.read_text()
+    try:
+        path.write_text(before + f"\n{line}  # added by the test\n")
+        run = lint_imports(copy_of_the_tree)
+    finally:
+        path.write_text(before)
+    if broken is None:
+        assert run.returncode == 0, run.stdout
+        return
+    assert run.returncode != 0, run.stdout
+    report = run.stdout.split("Broken contracts", 1)[1]
+    name = module.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+    assert broken in report and (name in report or "." + name.rsplit(".", 1)[1] + " ->" in report), report
 
 
-def test_the_checker_sees_imports(tmp_path):
-    f = tmp_path / "m.py"
-    f.write_text("import ray.util\nfrom dsl import parse\nfrom . import x\n")
-    assert imports_of(f) == {"ray", "dsl"}
+def test_the_root_holds_few_modules_and_every_package_says_what_it_exports():
+    """``reconcile/`` keeps only what belongs to no layer at its root; each package has a public face."""
+    assert sorted(p.name for p in (ROOT / "reconcile").glob("*.py")) == ["__init__.py", "pytest_plugin.py"]
+    packages = sorted({p.parent for package in PACKAGES for p in (ROOT / package).rglob("__init__.py")})
+    assert len(packages) >= 12
+    for folder in packages:
+        name = ".".join(folder.relative_to(ROOT).parts)
+        module = importlib.import_module(name)
+        assert isinstance(getattr(module, "__all__", None), list), f"{name} has no __all__"
+        assert (module.__doc__ or "").strip(), f"{name} does not say what it is for"
+        for export in module.__all__:
+            assert hasattr(module, export), f"{name}.__all__ names {export!r}, which it does not have"

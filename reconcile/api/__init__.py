@@ -5,8 +5,9 @@ Kubernetes-shaped immutable objects (:mod:`~reconcile.api.model`: ``apiVersion``
 (:mod:`~reconcile.api.defaults`), names and label rules (:mod:`~reconcile.api.validation`), label
 selectors (:mod:`~reconcile.api.labels`), quantities, durations and int-or-percent values
 (:mod:`~reconcile.api.quantity`), status conditions (:mod:`~reconcile.api.conditions`), the errors
-of the control plane (:mod:`~reconcile.api.errors`), and identity memos for pure functions of
-shared values (:mod:`~reconcile.api.memo`). Nothing here knows of a store, a clock or a runtime.
+of the control plane (:mod:`~reconcile.api.errors`), identity memos for pure functions of
+shared values (:mod:`~reconcile.api.memo`), and the field-by-field diff of two JSON-like values
+(:mod:`~reconcile.api.diff`). Nothing here knows of a store, a clock or a runtime.
 
 >>> from reconcile.api import Deployment, parse
 >>> d = Deployment.new("web", labels={"app": "web"})

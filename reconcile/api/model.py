@@ -17,7 +17,9 @@ is an :class:`ObjectMeta` record; ``spec`` and ``status`` are frozen trees of
 (3, 1)
 
 Conversion to and from plain Kubernetes JSON dicts is :func:`from_dict` and
-:meth:`KObject.to_dict`; a round trip is the identity.
+:meth:`KObject.to_dict`; a round trip is the identity. For storage,
+:func:`to_stored` and :func:`restore` keep an object exactly (times as floats,
+no defaulting on the way back).
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ __all__ = [
     "Namespace", "Node", "Pod", "ReplicaSet", "Deployment", "StatefulSet",
     "DaemonSet", "Job", "CronJob", "Service", "Endpoints", "Lease",
     "HorizontalPodAutoscaler", "Rule", "Policy", "ControllerRevision",
-    "KINDS", "kind_class", "from_dict", "pod_from_template", "freeze", "thaw", "EMPTY_MAP", "EMPTY_VEC",
+    "KINDS", "kind_class", "from_dict", "pod_from_template", "freeze", "thaw", "rfc3339", "EMPTY_MAP", "EMPTY_VEC",
+    "to_stored", "restore",
 ]
 
 EMPTY_MAP: PMap = _EMPTY_SHAPEMAP
@@ -50,9 +53,6 @@ class ModelError(ValueError):
 
 
 # ---------------------------------------------------------------- freezing
-
-_interned: dict = {}
-
 
 def freeze(value: Any) -> Any:
     """Turn JSON-like data (dicts, lists, scalars) into pmaps and pvectors.
@@ -82,7 +82,12 @@ def thaw(value: Any) -> Any:
     return value
 
 
-def _rfc3339(ts: float | None) -> str | None:
+def rfc3339(ts: float | None) -> str | None:
+    """A clock time (seconds since the epoch) as Kubernetes writes it: RFC 3339, UTC.
+
+    >>> rfc3339(0), rfc3339(1.5), rfc3339(None)
+    ('1970-01-01T00:00:00Z', '1970-01-01T00:00:01.500000Z', None)
+    """
     if ts is None:
         return None
     t = _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)
@@ -200,9 +205,9 @@ class ObjectMeta(_Record):
         if self.ownerReferences:
             d["ownerReferences"] = [o.to_dict() for o in self.ownerReferences]
         if self.creationTimestamp is not None:
-            d["creationTimestamp"] = _rfc3339(self.creationTimestamp)
+            d["creationTimestamp"] = rfc3339(self.creationTimestamp)
         if self.deletionTimestamp is not None:
-            d["deletionTimestamp"] = _rfc3339(self.deletionTimestamp)
+            d["deletionTimestamp"] = rfc3339(self.deletionTimestamp)
         if self.deletionGracePeriodSeconds is not None:
             d["deletionGracePeriodSeconds"] = self.deletionGracePeriodSeconds
         if self.finalizers:
@@ -218,6 +223,11 @@ class ObjectMeta(_Record):
             raise ModelError(f"metadata: unknown field {unknown[0]!r}")
         for part in ("labels", "annotations"):
             _check_str_map(d.get(part), f"metadata.{part}")
+        return cls._from_checked(d, namespace)
+
+    @classmethod
+    def _from_checked(cls, d: Mapping, namespace: str | None) -> "ObjectMeta":
+        """Build from a metadata dict whose fields are known and whose labels are strings."""
         owners = d.get("ownerReferences") or ()
         return cls._make(
             name=str(d.get("name") or ""),
@@ -478,3 +488,44 @@ def from_dict(d: Mapping) -> KObject:
     if cls is None:
         raise ModelError(f"kind: unknown kind {kind!r} (known kinds: {', '.join(sorted(KINDS))})")
     return cls.from_dict(d)
+
+
+# ---------------------------------------------------------------- the stored form
+
+_STORED_META = ("name", "generateName", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+                "deletionTimestamp", "deletionGracePeriodSeconds")
+
+
+def to_stored(obj: KObject) -> dict:
+    """``obj`` as plain JSON data, exactly: every metadata field, times as the clock's floats.
+
+    Unlike :meth:`KObject.to_dict` (Kubernetes JSON: RFC 3339 times, empty
+    fields left out), this loses nothing; :func:`restore` reads it back.
+    """
+    m = obj.metadata
+    meta = {k: getattr(m, k) for k in _STORED_META}
+    meta["labels"] = dict(m.labels)
+    meta["annotations"] = dict(m.annotations)
+    meta["finalizers"] = list(m.finalizers)
+    meta["ownerReferences"] = [o.to_dict() for o in m.ownerReferences]
+    return {"apiVersion": obj.apiVersion, "kind": obj.kind, "metadata": meta,
+            "spec": thaw(obj.spec), "status": thaw(obj.status)}
+
+
+def restore(d: Mapping) -> KObject:
+    """The object that :func:`to_stored` made ``d`` of, equal to it.
+
+    It was checked and defaulted when it was first built, so neither
+    happens again (unlike :func:`from_dict`).
+
+    >>> p = Pod.new("web-1", labels={"app": "web"}, spec={"containers": [{"name": "c"}]})
+    >>> p = p.set(metadata=p.metadata.set(creationTimestamp=1.25, finalizers=pvector(["f"])))
+    >>> q = restore(to_stored(p))
+    >>> q == p, q.metadata.creationTimestamp, list(q.metadata.finalizers)
+    (True, 1.25, ['f'])
+    """
+    meta = d["metadata"]
+    return KINDS[d["kind"]]._make(
+        apiVersion=d["apiVersion"], kind=d["kind"],
+        metadata=ObjectMeta._from_checked(meta, meta.get("namespace")),
+        spec=freeze(d.get("spec") or {}), status=freeze(d.get("status") or {}))

@@ -30,7 +30,7 @@ from fractions import Fraction
 __all__ = [
     "BINARY_SI", "DECIMAL_SI", "DECIMAL_EXPONENT",
     "QuantityError", "Quantity", "parse_quantity", "is_quantity",
-    "DurationError", "parse_duration", "format_duration", "go_duration_string",
+    "DurationError", "parse_duration", "format_duration", "go_duration_string", "human_duration",
     "IntOrPercentError", "parse_int_or_percent", "scaled_value_from_int_or_percent",
 ]
 
@@ -371,6 +371,31 @@ def _to_ns(seconds) -> int:
     if not -(1 << 63) <= ns <= _MAX_INT64:
         raise DurationError(seconds, message=f"out of the Go duration range: {seconds!r}")
     return int(ns)
+
+
+def human_duration(seconds: float) -> str:
+    """``duration.HumanDuration`` (apimachinery), as kubectl shows an age.
+
+    >>> [human_duration(s) for s in (0.4, 59, 119, 150, 599, 1800, 3 * 3600 + 600, 9 * 3600, 3 * 86400 + 7200, 30 * 86400)]
+    ['0s', '59s', '119s', '2m30s', '9m59s', '30m', '3h10m', '9h', '3d2h', '30d']
+    """
+    s = int(max(seconds, 0))
+    if s < 120:
+        return f"{s}s"
+    m = s // 60
+    if m < 10:
+        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
+    if m < 180:
+        return f"{m}m"
+    h = m // 60
+    if h < 8:
+        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
+    if h < 48:
+        return f"{h}h"
+    d = h // 24
+    if d < 8:
+        return f"{d}d{h % 24}h" if h % 24 else f"{d}d"
+    return f"{d}d"
 
 
 def format_duration(seconds) -> str:

@@ -24,9 +24,9 @@ from pyrsistent import pmap
 from reconcile.api.memo import IdentityMemo
 from reconcile.engine.actions import Create, Delete, Emit, Result, Update, UpdateStatus
 from reconcile.api.conditions import condition, set_condition
-from reconcile.controllers.workloads import is_controlled_by, owner_reference, workload_selector
+from reconcile.controllers.workloads import SAFE_ALPHABET, is_controlled_by, owner_reference, workload_selector
 from reconcile.engine import Rule
-from reconcile.api.model import ReplicaSet, thaw
+from reconcile.api.model import ReplicaSet, rfc3339, thaw
 from reconcile.controllers.rollout import (  # resolve_fenceposts re-exported: Kubernetes' ResolveFenceposts
     is_scaling_event, proportional_scale, replicas_annotations, resolve_fenceposts,
 )
@@ -37,7 +37,6 @@ __all__ = ["reconcile_deployment", "RULE", "resolve_fenceposts", "template_hash"
 REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def template_hash(template) -> str:
@@ -46,8 +45,8 @@ def template_hash(template) -> str:
     n = int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
     out = ""
     for _ in range(10):
-        n, r = divmod(n, len(_ALPHABET))
-        out += _ALPHABET[r]
+        n, r = divmod(n, len(SAFE_ALPHABET))
+        out += SAFE_ALPHABET[r]
     return out
 
 
@@ -346,10 +345,9 @@ def rollback_template(snapshot, d, revision: int | None = None):
 
 def restart_template(d, now: float):
     """The template with ``kubectl.kubernetes.io/restartedAt`` set: a new rollout of the same pods."""
-    from reconcile.api.model import _rfc3339
     t = d.spec.get("template") or pmap()
     meta = t.get("metadata") or pmap()
-    ann = (meta.get("annotations") or pmap()).set(RESTARTED_AT, _rfc3339(now))
+    ann = (meta.get("annotations") or pmap()).set(RESTARTED_AT, rfc3339(now))
     return t.set("metadata", meta.set("annotations", ann))
 
 

@@ -118,7 +118,7 @@ def finished_at(pod) -> float:
         latest = t if latest is None else max(latest, t)
     if latest is not None:
         return latest
-    ready = _pods._ready_condition(pod)
+    ready = _pods.ready_condition(pod)
     if ready is not None and ready.get("status") == "False" and ready.get("lastTransitionTime") is not None:
         return _pods.seconds(ready.get("lastTransitionTime"))
     if pod.metadata.deletionTimestamp is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from reconcile.api.conditions import get_condition
 from reconcile.controllers.workloads import seconds
 
 __all__ = ["deployment_complete", "deployment_progressing", "deployment_timed_out",

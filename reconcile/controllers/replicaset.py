@@ -75,7 +75,7 @@ def _facts(pod):
             uid = o.uid
             break
     active = pod.status.get("phase") not in ("Succeeded", "Failed") and pod.metadata.deletionTimestamp is None
-    cond = _pods._ready_condition(pod)          # kept per conditions list
+    cond = _pods.ready_condition(pod)           # kept per conditions list
     if cond is None or cond.get("status") != "True":
         return uid, active, False, None
     return uid, active, True, _pods.seconds(cond.get("lastTransitionTime"))

@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
-from reconcile.api.conditions import get_condition
 from reconcile.controllers.progress import (  # progress.go, re-exported here
     NEW_RS_AVAILABLE_REASON, TIMED_OUT_REASON, deployment_complete, deployment_progressing,
     deployment_timed_out,

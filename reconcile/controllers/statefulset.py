@@ -45,7 +45,7 @@ from reconcile.controllers.rollout import rolling
 from reconcile.api.memo import IdentityMemo
 from reconcile.engine.actions import Create, Delete, Emit, Result, Update, UpdateStatus
 from reconcile.controllers.workloads import (
-    _ALPHABET, claim_pods, is_controlled_by, with_owner, without_owner, workload_selector,
+    SAFE_ALPHABET, claim_pods, is_controlled_by, with_owner, without_owner, workload_selector,
 )
 from reconcile.controllers.replicaset import orphans_wake_matching
 from reconcile.engine import Rule
@@ -103,7 +103,7 @@ def revision_hash(template, collision_count: int = 0) -> str:
     data = _DATA_JSON.get(lambda: json.dumps(thaw(_revision_data(template)), sort_keys=True,
                                              separators=(",", ":")).encode(), template)
     digits = str(_fnv32(data + str(collision_count).encode()))
-    return "".join(_ALPHABET[ord(c) % len(_ALPHABET)] for c in digits)
+    return "".join(SAFE_ALPHABET[ord(c) % len(SAFE_ALPHABET)] for c in digits)
 
 
 _DATA_JSON = IdentityMemo()

@@ -33,7 +33,8 @@ __all__ = ["POD_DELETION_COST", "BACKOFF_INITIAL", "BACKOFF_MAX", "BACKOFF_RESET
            "ready_since", "is_pod_available", "is_active", "filter_active_pods", "pods_per_node",
            "pod_deletion_key", "deletion_order", "pods_to_delete", "next_backoff", "BackOff",
            "workload_selector", "controller_of", "is_controlled_by", "owner_reference", "with_owner",
-           "without_owner", "claim_pods", "pod_name", "fresh_pod_names"]
+           "without_owner", "claim_pods", "pod_name", "fresh_pod_names", "SAFE_ALPHABET",
+           "ready_condition"]
 
 POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 BACKOFF_INITIAL, BACKOFF_MAX, BACKOFF_RESET = 10.0, 300.0, 600.0
@@ -58,7 +59,7 @@ def seconds(value) -> float | None:
     raise ValueError(f"expected a time (seconds or RFC 3339), got {value!r}")
 
 
-def _ready_condition(pod) -> Mapping | None:
+def ready_condition(pod) -> Mapping | None:
     """``GetPodReadyCondition``: the first condition of type Ready (kept per conditions list:
     pods that got ready together share theirs, and a ReplicaSet sorts a hundred at a time)."""
     conditions = pod.status.get("conditions")
@@ -78,7 +79,7 @@ def is_ready(pod) -> bool:
     >>> is_ready(Pod.new("p", status={"conditions": [{"type": "Ready", "status": "True"}]}))
     True
     """
-    c = _ready_condition(pod)
+    c = ready_condition(pod)
     return c is not None and c.get("status") == "True"
 
 
@@ -89,7 +90,7 @@ def ready_since(pod) -> float | None:
     >>> ready_since(Pod.new("p", status={"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": 7}]}))
     7.0
     """
-    return seconds(_ready_condition(pod).get("lastTransitionTime")) if is_ready(pod) else None
+    return seconds(ready_condition(pod).get("lastTransitionTime")) if is_ready(pod) else None
 
 
 def is_pod_available(pod, min_ready_seconds: float, now: float) -> bool:
@@ -199,7 +200,7 @@ def pods_to_delete(pods: Sequence, diff: int, now: float, related_pods: Iterable
 
 # ---------------------------------------------------------------- workloads: ownership, selectors, names, conditions
 
-_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"   # Kubernetes' rand.String alphabet (no vowels, no 0/1/3)
+SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"   # Kubernetes' rand.String alphabet (no vowels, no 0/1/3)
 
 
 def workload_selector(obj: KObject) -> _labels.Selector:
@@ -247,8 +248,8 @@ def pod_name(owner: KObject, i: int) -> str:
     n = int.from_bytes(digest, "big")
     suffix = ""
     for _ in range(5):
-        n, r = divmod(n, len(_ALPHABET))
-        suffix += _ALPHABET[r]
+        n, r = divmod(n, len(SAFE_ALPHABET))
+        suffix += SAFE_ALPHABET[r]
     return f"{owner.name[:57]}-{suffix}"
 
 

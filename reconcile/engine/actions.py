@@ -10,7 +10,7 @@ Create(Namespace(shop))
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from reconcile.api.model import KObject
 
@@ -92,7 +92,6 @@ class Result:
 
     actions: tuple = ()
     requeue_after: float | None = None
-    notes: tuple = field(default=(), compare=False)
 
 
 def apply_action(store, action: Action, now: float, emit) -> None:

@@ -7,4 +7,4 @@ They speak the language (:mod:`dsl`) and reach a cluster through its ``Cluster``
 core imports them.
 """
 
-__all__ = ["cli", "notebook", "plan"]
+__all__: list[str] = []     # programs, reached by their modules (the console script: cli.main)

@@ -102,14 +102,13 @@ def _header(text: str) -> str:
 
 def _cmd_convert(args) -> int:
     import dsl
-    from dsl._format import lossy_fields
     try:
         manifest = _load(args.file)
         if args.to == "yaml":
             out = dsl.to_yaml(manifest)
         else:
             out = dsl.format(manifest)
-            for problem in lossy_fields(manifest):
+            for problem in dsl.lossy_fields(manifest):
                 print(f"warning: the language cannot express {problem}", file=sys.stderr)
     except _errors() as e:
         print(e.render() if hasattr(e, "render") else f"reconcile: {e}", file=sys.stderr)

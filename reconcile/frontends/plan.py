@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconcile.api.diff import diff_fields
 from reconcile.api.model import KObject, thaw
 
-__all__ = ["Change", "plan", "diff_fields", "format_plan"]
+__all__ = ["Change", "plan", "format_plan"]
 
 
 @dataclass(frozen=True)
@@ -27,21 +28,6 @@ class Change:
         mark = {"create": "+", "update": "~", "delete": "-", "unchanged": "="}[self.action]
         ns = f"{self.namespace}/" if self.namespace and self.namespace != "default" else ""
         return f"{mark} {self.kind.lower()}/{ns}{self.name}"
-
-
-def diff_fields(old, new, path: str = "") -> list[tuple]:
-    """(path, old, new) for every leaf that differs, in sorted order."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for k in sorted(set(old) | set(new), key=str):
-            out += diff_fields(old.get(k), new.get(k), f"{path}.{k}" if path else str(k))
-        return out
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        out = []
-        for i, (a, b) in enumerate(zip(old, new)):
-            out += diff_fields(a, b, f"{path}[{i}]")
-        return out
-    return [] if old == new else [(path, old, new)]
 
 
 def _desired(obj: KObject) -> dict:

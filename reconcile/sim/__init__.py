@@ -1,7 +1,7 @@
 """The deterministic simulator: the real control plane on a virtual clock with simulated nodes.
 
-:class:`SimCluster` runs the real store, engine, controllers and scheduler;
-only the kubelets are simulated (see :mod:`reconcile.sim.kubelet`). Time is
+:class:`SimCluster` is a :class:`~reconcile.controlplane.ControlPlane` (the
+real store, engine, controllers and scheduler); only the kubelets are simulated (see :mod:`reconcile.sim.kubelet`). Time is
 virtual: ``advance(600)`` runs ten minutes of the cluster in milliseconds,
 and the same seed gives the same events.
 
@@ -24,18 +24,19 @@ from typing import Iterable
 from pyrsistent import pmap
 
 from reconcile.api import labels as _labels
-from reconcile.controllers import default_rules
-from reconcile.engine import Engine, Rule
-from reconcile.api.model import KObject
+from reconcile.api.model import KObject, Node
+from reconcile.api.quantity import human_duration
+from reconcile.controlplane import ClusterEvent, ControlPlane
+from reconcile.engine import Rule
 from reconcile.sim.kubelet import EXITS, FAILED, READY, kubelet_rules
-from reconcile.state.store import Store, apply_object
 
 __all__ = ["SimCluster", "VirtualClock", "SimEvent", "default_nodes"]
+
+SimEvent = ClusterEvent         # the simulator's events: times in seconds since it started
 
 
 def default_nodes() -> list:
     """The nodes a simulation gets when its manifest has none: ``node-1..3``, 4 cpu, 8Gi, 110 pods."""
-    from reconcile.api.model import Node
     return [Node.new(f"node-{i}", status={"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}})
             for i in range(1, 4)]
 
@@ -52,36 +53,29 @@ class VirtualClock:
         return self.now
 
 
-class SimEvent(tuple):
-    """``(time, type, reason, message, regarding)``; time in seconds since the start."""
+class SimCluster(ControlPlane):
+    """A simulated cluster: a :class:`~reconcile.controlplane.ControlPlane` with simulated kubelets
+    and a virtual clock. ``node_grace`` and ``eviction_timeout`` are the node lifecycle periods;
+    ``rules`` the user's own rules."""
 
-    __slots__ = ()
-
-    def __new__(cls, time, type_, reason, message, regarding):
-        return tuple.__new__(cls, (time, type_, reason, message, regarding))
-
-    time = property(lambda self: self[0])
-    type = property(lambda self: self[1])
-    reason = property(lambda self: self[2])
-    message = property(lambda self: self[3])
-    regarding = property(lambda self: self[4])
-
-
-class SimCluster:
-    """A simulated cluster. ``node_grace`` and ``eviction_timeout`` are the node lifecycle periods."""
+    can_fail_nodes = True
+    virtual_clock = True
+    epoch = VirtualClock.EPOCH
 
     def __init__(self, seed: int = 0, start_delay: float = 1.0, node_grace: float = 40.0,
                  eviction_timeout: float = 300.0, rules: Iterable[Rule] = (), max_firings: int = 1_000_000):
         self.seed = seed
-        self.clock = VirtualClock()
-        self.store = Store(clock=self.clock, uid_seed=seed)
-        self._events: list[SimEvent] = []
-        self.engine = Engine(self.store, clock=self.clock, max_firings=max_firings, on_event=self._record)
-        for rule in (*default_rules(node_grace=node_grace, eviction_timeout=eviction_timeout),
-                     *kubelet_rules(seed=seed, start_delay=start_delay), *rules):
-            self.engine.add(rule)
+        super().__init__(VirtualClock(), uid_seed=seed, node_grace=node_grace, eviction_timeout=eviction_timeout,
+                         rules=rules, runtime_rules=kubelet_rules(seed=seed, start_delay=start_delay),
+                         max_firings=max_firings)
         self._node_count = 0
         self.quiet = node_grace + eviction_timeout + 10.0
+
+    def describe(self, brief: bool = False) -> str:
+        if brief:
+            return f"the simulator, its clock at {human_duration(self.now)}"
+        return (f"the simulator (seed {self.seed}): a virtual clock, simulated nodes, "
+                "every change run until the cluster settles")
 
     # -- time
     @property
@@ -89,22 +83,20 @@ class SimCluster:
         """Seconds since the simulation started."""
         return self.clock.now - VirtualClock.EPOCH
 
-    def _record(self, now: float, emit) -> None:
-        self._events.append(SimEvent(round(now - VirtualClock.EPOCH, 6), emit.type, emit.reason,
-                                     emit.message, emit.regarding))
-
     def advance(self, seconds: float) -> "SimCluster":
         """Run the cluster for ``seconds`` of virtual time."""
-        end = self.clock.now + seconds
-        self.engine.run()
-        while True:
-            due = self.engine.next_due()
-            if due is None or due > end:
-                break
-            self.clock.now = max(self.clock.now, due)
+        with self.lock:
+            end = self.clock.now + seconds
             self.engine.run()
-        self.clock.now = end
-        self.engine.run()
+            while True:
+                due = self.engine.next_due()
+                if due is None or due > end:
+                    break
+                self.clock.now = max(self.clock.now, due)
+                self.engine.run()
+            self.clock.now = end
+            self.engine.run()
+        self._notify()
         return self
 
     def run_until_stable(self, max_seconds: float = 3600.0, quiet: float | None = None) -> float:
@@ -115,7 +107,12 @@ class SimCluster:
         come back elsewhere. Raises ``TimeoutError`` if the cluster is still
         changing after ``max_seconds`` of simulated time.
         """
-        quiet = self.quiet if quiet is None else quiet
+        with self.lock:
+            settled = self._run_until_stable(max_seconds, self.quiet if quiet is None else quiet)
+        self._notify()
+        return settled
+
+    def _run_until_stable(self, max_seconds: float, quiet: float) -> float:
         start = self.clock.now
         self.engine.run()
         last_fp, last_change = self._fingerprint(), self.clock.now
@@ -137,18 +134,19 @@ class SimCluster:
         snap = self.store.snapshot()
         return tuple((kind, snap.objects[kind]) for kind in snap.kinds() if kind not in ("Lease",))
 
-    # -- the API of the cluster
-    def apply(self, manifest: Iterable[KObject]) -> list[tuple[str, str]]:
-        """Create or update every object (like ``kubectl apply``); returns (action, object) pairs."""
-        done = []
-        objects = sorted(manifest, key=lambda o: (o.kind != "Namespace", o.kind != "Node"))
-        with self.store.batch():
-            for obj in objects:
-                if obj.kind == "Node":
-                    obj = self._sim_node(obj)
-                done.append((apply_object(self.store, obj), f"{obj.kind.lower()}/{obj.name}"))
-        self.engine.run()
-        return done
+    def settle(self) -> None:
+        """Run until the cluster settles (:meth:`run_until_stable`)."""
+        self.run_until_stable()
+
+    def wait_until(self, predicate, timeout: float = 60.0, what: str = "the condition") -> None:
+        """Settle, then check ``predicate(cluster)`` once: the virtual clock waits for no one."""
+        self.settle()
+        if not predicate(self):
+            raise TimeoutError(f"{what} does not hold once the simulator has settled")
+
+    # -- nodes
+    def _prepare_nodes(self, objects: list[KObject]) -> list[KObject]:
+        return [self._sim_node(o) if o.kind == "Node" else o for o in objects]
 
     def _sim_node(self, node: KObject) -> KObject:
         self._node_count += 1
@@ -161,16 +159,15 @@ class SimCluster:
         status = status.set("hostIP", f"192.168.{self._node_count // 256}.{self._node_count % 256}")
         return node.set(metadata=node.metadata.set(annotations=annotations), status=status)
 
-    def get(self, kind: str, name: str, namespace: str | None = "default") -> KObject:
-        return self.store.get(kind, name, namespace)
+    def default_nodes_for(self, manifest: Iterable[KObject]) -> list[KObject]:
+        """:func:`default_nodes` when neither the cluster nor ``manifest`` has a Node."""
+        if self.store.snapshot().count("Node") or any(o.kind == "Node" for o in manifest):
+            return []
+        return default_nodes()
 
     def list(self, kind: str, selector: str | _labels.Selector | None = None,
              namespace: str | None = None) -> list[KObject]:
         return self.store.list(kind, namespace, selector)
-
-    def events(self) -> list[SimEvent]:
-        """Every event so far, in order: (time, type, reason, message, regarding)."""
-        return list(self._events)
 
     def pods_by_node(self) -> dict[str, list[str]]:
         out: dict = {n.name: [] for n in self.store.list("Node")}
@@ -180,19 +177,20 @@ class SimCluster:
 
     # -- what tests do to a cluster
     def _annotate(self, kind, name, namespace, key, value):
-        obj = self.store.get(kind, name, namespace)
-        self.store.update(obj.set(metadata=obj.metadata.set(
-            annotations=obj.metadata.annotations.set(key, value))))
-        self.engine.run()
+        self._write(kind, name, namespace, lambda o: o.set(metadata=o.metadata.set(
+            annotations=o.metadata.annotations.set(key, value))))
 
     def fail_node(self, name: str) -> None:
         """The node's machine dies: its kubelet stops (no heartbeats, no pod updates)."""
         self._annotate("Node", name, None, FAILED, "true")
 
     def recover_node(self, name: str) -> None:
-        obj = self.store.get("Node", name, None)
-        self.store.update(obj.set(metadata=obj.metadata.set(annotations=obj.metadata.annotations.discard(FAILED))))
-        self.engine.run()
+        self._write("Node", name, None, lambda o: o.set(metadata=o.metadata.set(
+            annotations=o.metadata.annotations.discard(FAILED))))
+
+    def node_failed(self, name: str) -> bool:
+        n = self.store.snapshot().get("Node", name, None)
+        return n is not None and n.metadata.annotations.get(FAILED) == "true"
 
     def crash_pod(self, name: str, namespace: str = "default") -> None:
         """The pod's containers exit with an error, code 1 (its restart policy decides what follows)."""
@@ -215,36 +213,9 @@ class SimCluster:
         >>> p.status["phase"], p.status["containerStatuses"][0]["state"]["terminated"]["exitCode"]
         ('Succeeded', 0)
         """
-        pod = self.store.get("Pod", name, namespace)
-        before = pod.metadata.annotations.get(EXITS)
+        before = self.store.get("Pod", name, namespace).metadata.annotations.get(EXITS)
         self._annotate("Pod", name, namespace, EXITS, f"{before},{int(exit_code)}" if before else str(int(exit_code)))
 
     def set_ready(self, name: str, ready: bool, namespace: str = "default") -> None:
         """Make the pod's readiness probe pass or fail."""
         self._annotate("Pod", name, namespace, READY, "true" if ready else "false")
-
-    def cordon(self, name: str, on: bool = True) -> None:
-        node = self.store.get("Node", name, None)
-        self.store.update(node.set(spec=node.spec.set("unschedulable", True) if on
-                                   else node.spec.discard("unschedulable")))
-        self.engine.run()
-
-    def rollout_restart(self, name: str, namespace: str = "default") -> None:
-        """``kubectl rollout restart``: the same pods again, by a rolling update."""
-        from reconcile.controllers.deployment import restart_template
-        d = self.store.get("Deployment", name, namespace)
-        self.store.update(d.set(spec=d.spec.set("template", restart_template(d, self.clock.now))))
-        self.engine.run()
-
-    def rollout_undo(self, name: str, revision: int | None = None, namespace: str = "default") -> None:
-        """``kubectl rollout undo [--to-revision N]``: back to an earlier pod template."""
-        from reconcile.controllers.deployment import rollback_template
-        d = self.store.get("Deployment", name, namespace)
-        template = rollback_template(self.store.snapshot(), d, revision)
-        self.store.update(d.set(spec=d.spec.set("template", template)))
-        self.engine.run()
-
-    def scale(self, kind: str, name: str, replicas: int, namespace: str = "default") -> None:
-        obj = self.store.get(kind, name, namespace)
-        self.store.update(obj.set(spec=obj.spec.set("replicas", replicas)))
-        self.engine.run()

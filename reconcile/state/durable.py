@@ -23,10 +23,8 @@ import os
 import sqlite3
 from typing import Iterable
 
-from pyrsistent import pmap, pvector
-
 from reconcile.api.errors import Invalid
-from reconcile.api.model import KINDS, KObject, ObjectMeta, OwnerReference, freeze, thaw
+from reconcile.api.model import KObject, restore, to_stored
 
 __all__ = ["SqliteBackend", "encode", "decode", "DEFAULT_FILE"]
 
@@ -41,37 +39,19 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 def encode(obj: KObject) -> str:
-    """An object as JSON, exactly (times stay the clock's floats, not RFC 3339 text)."""
-    m = obj.metadata
-    meta = {k: getattr(m, k) for k in ("name", "generateName", "namespace", "uid", "resourceVersion",
-                                       "generation", "creationTimestamp", "deletionTimestamp",
-                                       "deletionGracePeriodSeconds")}
-    meta["labels"] = dict(m.labels)
-    meta["annotations"] = dict(m.annotations)
-    meta["finalizers"] = list(m.finalizers)
-    meta["ownerReferences"] = [o.to_dict() for o in m.ownerReferences]
+    """An object as JSON, exactly (:func:`~reconcile.api.model.to_stored`: times stay the clock's floats)."""
     try:
-        return json.dumps({"apiVersion": obj.apiVersion, "kind": obj.kind, "metadata": meta,
-                           "spec": thaw(obj.spec), "status": thaw(obj.status)}, separators=(",", ":"))
+        return json.dumps(to_stored(obj), separators=(",", ":"))
     except (TypeError, ValueError) as e:    # a mutable list or dict put inside a frozen map by hand
+        m = obj.metadata
         raise Invalid(f"{obj.kind} {m.namespace + '/' if m.namespace else ''}{m.name} holds data that is not "
                       f"JSON-like ({e}): build objects with from_dict or .new, and freeze() what you .set "
                       "into them") from None
 
 
 def decode(text: str) -> KObject:
-    d = json.loads(text)
-    meta = d["metadata"]
-    m = ObjectMeta._make(
-        **{k: meta.get(k) for k in ("name", "generateName", "namespace", "uid", "resourceVersion",
-                                    "generation", "creationTimestamp", "deletionTimestamp",
-                                    "deletionGracePeriodSeconds")},
-        labels=pmap(meta.get("labels") or {}), annotations=pmap(meta.get("annotations") or {}),
-        finalizers=pvector(meta.get("finalizers") or ()),
-        ownerReferences=pvector(OwnerReference.from_dict(o) for o in meta.get("ownerReferences") or ()))
-    cls = KINDS[d["kind"]]
-    return cls._make(apiVersion=d["apiVersion"], kind=d["kind"], metadata=m,
-                     spec=freeze(d.get("spec") or {}), status=freeze(d.get("status") or {}))
+    """The object that :func:`encode` wrote, equal to it (:func:`~reconcile.api.model.restore`)."""
+    return restore(json.loads(text))
 
 
 class SqliteBackend:

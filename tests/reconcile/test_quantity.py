@@ -714,6 +714,6 @@ def test_public_api():
     assert set(quantity_module.__all__) == {
         "BINARY_SI", "DECIMAL_SI", "DECIMAL_EXPONENT", "QuantityError", "Quantity",
         "parse_quantity", "is_quantity", "DurationError", "parse_duration", "format_duration",
-        "go_duration_string", "IntOrPercentError", "parse_int_or_percent",
+        "go_duration_string", "human_duration", "IntOrPercentError", "parse_int_or_percent",
         "scaled_value_from_int_or_percent",
     }

@@ -261,6 +261,26 @@ def test_restart_brings_back_every_object_and_the_revision(tmp_path):
     assert [p.name for p in after.pods_on_node("n1")] == ["a"]
 
 
+def test_an_encoded_object_decodes_to_an_equal_one_with_every_metadata_field_and_its_status():
+    from reconcile.state.durable import decode, encode
+    owner = OwnerReference(apiVersion="apps/v1", kind="ReplicaSet", name="rs", uid="u-rs", controller=True,
+                           blockOwnerDeletion=True)
+    p = Pod.new("a", "shop", labels={"app": "web"}, annotations={"note": "x"},
+                spec={"containers": [{"name": "c", "command": ["sleep", "1"]}], "nodeName": "n1"},
+                status={"phase": "Running", "podIP": "10.0.0.7",
+                        "conditions": [{"type": "Ready", "status": "True"}]})
+    p = p.set(metadata=p.metadata.set(
+        uid="u-a", resourceVersion="42", generation=3, creationTimestamp=1000.125, deletionTimestamp=1030.5,
+        deletionGracePeriodSeconds=30, ownerReferences=pvector([owner]), finalizers=pvector(["example.com/keep"])))
+    back = decode(encode(p))
+    assert back == p and type(back) is Pod
+    assert back.metadata.creationTimestamp == 1000.125 and back.metadata.deletionTimestamp == 1030.5
+    assert back.metadata.ownerReferences == p.metadata.ownerReferences
+    assert list(back.metadata.finalizers) == ["example.com/keep"]
+    assert back.status["conditions"][0]["type"] == "Ready"
+    assert encode(back) == encode(p)
+
+
 WRITER = textwrap.dedent('''
     import sys
     from reconcile.state.durable import SqliteBackend

@@ -17,6 +17,8 @@ from __future__ import annotations
 import html
 from typing import Sequence
 
+from reconcile.api.quantity import human_duration as age
+
 __all__ = ["Table", "Text", "age"]
 
 _STYLE = ("<style>.reconcile-table td,.reconcile-table th{text-align:left;padding:2px 10px;"
@@ -77,28 +79,3 @@ class Text:
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.text)}</pre>"
-
-
-def age(seconds: float) -> str:
-    """kubectl's ``HumanDuration`` of an age.
-
-    >>> [age(s) for s in (0.4, 59, 119, 150, 599, 1800, 3 * 3600 + 600, 9 * 3600, 3 * 86400 + 7200, 30 * 86400)]
-    ['0s', '59s', '119s', '2m30s', '9m59s', '30m', '3h10m', '9h', '3d2h', '30d']
-    """
-    s = int(max(seconds, 0))
-    if s < 120:
-        return f"{s}s"
-    m = s // 60
-    if m < 10:
-        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
-    if m < 180:
-        return f"{m}m"
-    h = m // 60
-    if h < 8:
-        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
-    if h < 48:
-        return f"{h}h"
-    d = h // 24
-    if d < 8:
-        return f"{d}d{h % 24}h" if h % 24 else f"{d}d"
-    return f"{d}d"

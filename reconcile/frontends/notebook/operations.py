@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from reconcile.controllers.workloads import controller_of
 from reconcile.controllers.deployment import revision_history
 from reconcile.api.model import KObject
 from reconcile.frontends.notebook.commands import SessionError
@@ -36,9 +35,7 @@ class WorkloadCommands:
         if replicas < 0:
             raise SessionError("the number of replicas cannot be negative")
         obj = self._scalable(name, kind, namespace)
-        with self.lock:
-            obj = self.store.get(obj.kind, obj.name, obj.metadata.namespace)
-            self.store.update(obj.set(spec=obj.spec.set("replicas", replicas)))
+        self.cluster.scale(obj.kind, obj.name, replicas, obj.metadata.namespace)
         self._settle()
         done = self._wait_rollout(obj, progress)
         return Text(f"{resource_name(obj.kind)}/{obj.name} scaled to {replicas}\n{done}")
@@ -74,20 +71,13 @@ class WorkloadCommands:
         if action == "history":
             return self._history(obj)
         if action == "restart":
-            from reconcile.controllers.deployment import restart_template
-            with self.lock:
-                obj = self.store.get(obj.kind, obj.name, obj.metadata.namespace)
-                self.store.update(obj.set(spec=obj.spec.set("template", restart_template(obj, self.now()))))
+            self.cluster.rollout_restart(obj.name, obj.metadata.namespace, kind=obj.kind)
             self._settle()
             first = f"{resource_name(obj.kind)}/{obj.name} restarted"
         elif action == "undo":
             if obj.kind != "Deployment":
                 raise SessionError("rollout undo works on deployments")
-            from reconcile.controllers.deployment import rollback_template
-            with self.lock:
-                obj = self.store.get(obj.kind, obj.name, obj.metadata.namespace)
-                template = rollback_template(self.snapshot(), obj, revision)
-                self.store.update(obj.set(spec=obj.spec.set("template", template)))
+            self.cluster.rollout_undo(obj.name, revision, obj.metadata.namespace)
             self._settle()
             first = f"{resource_name(obj.kind)}/{obj.name} rolled back"
         else:
@@ -112,7 +102,7 @@ class WorkloadCommands:
             if current is None:
                 raise SessionError(f'{resource_name(obj.kind)} "{obj.name}" was deleted')
             done, message = rollout_status(current)
-            if done or self.simulated:          # (the simulator has settled: this is the end)
+            if done or self.cluster.virtual_clock:      # (it has settled: waiting changes nothing)
                 return message
             if message != last:
                 progress(message)
@@ -128,10 +118,7 @@ class NodeCommands:
     def cordon(self, node: str, on: bool = True) -> Text:
         """``kubectl cordon``: no new pods on the node (``uncordon`` undoes it)."""
         n = self.find("Node", node)
-        with self.lock:
-            n = self.store.get("Node", n.name, None)
-            spec = n.spec.set("unschedulable", True) if on else n.spec.discard("unschedulable")
-            self.store.update(n.set(spec=spec))
+        self.cluster.cordon(n.name, on)
         self._settle()
         return Text(f"node/{n.name} {'cordoned' if on else 'uncordoned'}")
 
@@ -142,14 +129,8 @@ class NodeCommands:
         """``kubectl drain --ignore-daemonsets``: cordon the node, then evict its pods (their
         owners make them again elsewhere); DaemonSet pods stay."""
         lines = [str(self.cordon(node))]
-        with self.lock:
-            for p in self.snapshot().pods_on_node(node):
-                owner = controller_of(p)
-                if owner is not None and owner.kind == "DaemonSet":
-                    continue
-                if p.metadata.deletionTimestamp is None:
-                    self.store.delete("Pod", p.name, p.metadata.namespace)
-                    lines.append(f"evicting pod {p.metadata.namespace}/{p.name}")
+        evicted = self.cluster.drain(node)
+        lines += [f"evicting pod {p.metadata.namespace}/{p.name}" for p in evicted]
         self._settle()
         lines.append(f"node/{node} drained")
         return Text("\n".join(lines))
@@ -163,35 +144,27 @@ class NodeCommands:
         return self._machine(node, "recover", "recovered", "on Ray, start the machine's Ray node again")
 
     def _machine(self, node: str, verb: str, done: str, on_ray: str) -> Text:
-        """The simulator's ``fail_node`` or ``recover_node`` of ``node``, and the settled cluster."""
-        self._simulator_only(verb, on_ray)
+        """The cluster's ``fail_node`` or ``recover_node`` of ``node``, and the settled cluster."""
+        if not self.cluster.can_fail_nodes:
+            raise SessionError(f"{verb} is for the simulator: {on_ray}")
         self.find("Node", node)
-        with self.lock:
-            getattr(self.cluster, f"{verb}_node")(node)
+        getattr(self.cluster, f"{verb}_node")(node)
         self._settle()
         return Text(f"node/{node} {done}")
 
     def advance(self, duration: str | float) -> Text:
         """The simulator only: run its clock ``duration`` (``30s``, ``5m``) further."""
-        self._simulator_only("advance", "Ray runs on the wall clock")
+        if not self.cluster.virtual_clock:
+            raise SessionError("advance is for the simulator: Ray runs on the wall clock")
         from reconcile.api.quantity import DurationError, parse_duration
         try:
             seconds = float(duration) if isinstance(duration, (int, float)) else float(parse_duration(duration))
         except DurationError as e:
             raise SessionError(f"expected a duration such as 30s or 5m: {e}") from None
-        with self.lock:
-            self.cluster.advance(seconds)
+        self.cluster.advance(seconds)
         self._notify()
         return Text(f"advanced {duration}: the simulator's clock is at {self.cluster.now:g}s")
 
     def failed(self, node: str) -> bool:
-        """Whether the simulator's node was failed (``fail``) and not recovered."""
-        if not self.simulated:
-            return False
-        from reconcile.sim.kubelet import FAILED
-        n = self.snapshot().get("Node", node, None)
-        return n is not None and n.metadata.annotations.get(FAILED) == "true"
-
-    def _simulator_only(self, what: str, instead: str) -> None:
-        if not self.simulated:
-            raise SessionError(f"{what} is for the simulator: {instead}")
+        """Whether the node's machine was failed (``fail``) and not recovered."""
+        return self.cluster.node_failed(node)

@@ -34,12 +34,12 @@ web    2/2     2            2           26s
 from __future__ import annotations
 
 import threading
-import time
 from typing import Callable, Iterable
 
 import dsl
 from dsl import DslError
 from reconcile.controllers.workloads import is_ready
+from reconcile.controlplane import ClusterError
 from reconcile.api.errors import ReconcileError
 from reconcile.api.model import KObject, ModelError, kind_class
 from reconcile.frontends.notebook.commands import Command, CommandError, SessionError, parse_command, split_cell
@@ -48,7 +48,6 @@ from reconcile.frontends.notebook.operations import WAIT_TIMEOUT, NodeCommands, 
 from reconcile.frontends.notebook.views import (
     COLUMNS, node_status, pod_ready, pod_status, resource_name, rollout_status, to_yaml,
 )
-from reconcile.sim import default_nodes
 
 __all__ = ["Session", "SessionError", "rollout_status", "pod_status", "pod_ready", "node_status"]
 
@@ -58,75 +57,49 @@ class Session(WorkloadCommands, NodeCommands):
     (a local Ray started for it) or a Ray address (``ray://HOST:PORT`` or ``HOST:PORT``)."""
 
     def __init__(self, target: str = "sim", *, seed: int = 0, num_cpus: int | None = None):
-        self.lock = threading.RLock()
         self.seed = seed
         self.num_cpus = num_cpus
         self.cluster = None
         self.target = None
         self._listeners: list[Callable[["Session"], None]] = []
+        self._unsubscribe: Callable[[], None] = lambda: None
         self.dashboards: list = []          # the dashboards the ``dashboard`` command made, newest last
-        self._stop = threading.Event()
-        self._loop: threading.Thread | None = None
         self.connect(target)
 
     # -- connection
     @property
-    def simulated(self) -> bool:
-        return self.target == "sim"
+    def lock(self):
+        """The cluster's lock: held while a command writes (a runtime's rounds hold it too)."""
+        return self.cluster.lock if self.cluster is not None else _NO_CLUSTER_LOCK
 
     def connect(self, target: str) -> Text:
-        """Connect to another cluster (the one before is let go; a local Ray it started is stopped)."""
+        """Connect to another cluster (the one before is let go; a local Ray it started is stopped):
+        ``sim``, ``local`` or a Ray address. The cluster runs by itself until the next connect."""
         self.close()
         if target == "sim":
             from reconcile.sim import SimCluster
-            self.cluster = SimCluster(seed=self.seed, node_grace=10.0, eviction_timeout=5.0)
-            self.target = "sim"
-            message = (f"connected to the simulator (seed {self.seed}): a virtual clock, "
-                       "simulated nodes, every change run until the cluster settles")
+            cluster = SimCluster(seed=self.seed, node_grace=10.0, eviction_timeout=5.0)
         else:
             address = None if target == "local" else target
             if address is not None:         # a Ray started by `ray start` wants its token (before ray is imported)
                 from cluster_ray.local import use_token_auth
                 use_token_auth()
-            from cluster_ray.runtime import RayCluster
-            self.cluster = RayCluster(address=address, num_cpus=self.num_cpus)
-            self.target = target
-            self._stop = threading.Event()
-            self._loop = threading.Thread(target=self._run_loop, name="reconcile-control-plane", daemon=True)
-            self._loop.start()
-            self.wait_until(lambda s: all(is_ready(n) for n in s.cluster.list("Node")),
-                            timeout=120, what="every node Ready")
-            nodes = ", ".join(n.name for n in self.cluster.list("Node"))
-            where = "a local Ray" if address is None else f"the Ray cluster at {address}"
-            message = f"connected to {where}: nodes {nodes}"
+            from cluster_ray import RayCluster
+            cluster = RayCluster(address=address, num_cpus=self.num_cpus)
+        self.cluster, self.target = cluster, target
+        self._unsubscribe = cluster.on_change(lambda _: self._notify())
+        cluster.start()
+        self.wait_until(lambda s: all(is_ready(n) for n in s.cluster.list("Node")),
+                        timeout=120, what="every node Ready")
         self._notify()
-        return Text(message)
+        return Text(f"connected to {cluster.describe()}")
 
     def close(self) -> None:
-        """Let the cluster go: stop the control plane's thread, and bring down a Ray it started."""
-        if self._loop is not None:
-            self._stop.set()
-            self._loop.join(timeout=30)
-            self._loop = None
-        if self.cluster is not None and not self.simulated:
-            with self.lock:
-                self.cluster.down()
+        """Let the cluster go: stop its rounds, and bring down a Ray it started."""
+        if self.cluster is not None:
+            self._unsubscribe()
+            self.cluster.close()
         self.cluster = None
-
-    def _run_loop(self) -> None:
-        last: tuple = ()
-        while not self._stop.wait(self.cluster.period):
-            with self.lock:
-                try:
-                    self.cluster.step()
-                except Exception as e:          # a round that failed: the next one tries again
-                    self.cluster._events.append((time.time(), "Warning", "ControlPlaneRound", repr(e)[:500], None))
-            # listeners hear of changes to the cluster, not of the nodes' heartbeats (Leases)
-            snap = self.snapshot()
-            now = tuple((k, snap.objects[k]) for k in snap.kinds() if k != "Lease")
-            if len(now) != len(last) or any(a[0] != b[0] or a[1] is not b[1] for a, b in zip(now, last)):
-                last = now
-                self._notify()
 
     # -- watching
     def on_change(self, fn: Callable[["Session"], None]) -> Callable[[], None]:
@@ -142,10 +115,9 @@ class Session(WorkloadCommands, NodeCommands):
                 pass
 
     def _settle(self) -> None:
-        """After a change: in the simulator, run until it settles; then tell the listeners."""
-        if self.simulated:
-            with self.lock:
-                self.cluster.run_until_stable()
+        """After a change: let the cluster settle where its clock can be run (the simulator's);
+        then tell the listeners."""
+        self.cluster.settle()
         self._notify()
 
     # -- reading
@@ -154,7 +126,7 @@ class Session(WorkloadCommands, NodeCommands):
         return self.cluster.store
 
     def now(self) -> float:
-        return self.cluster.clock() if self.simulated else time.time()
+        return self.cluster.clock()
 
     def snapshot(self):
         return self.cluster.store.snapshot()
@@ -280,18 +252,12 @@ class Session(WorkloadCommands, NodeCommands):
 
     def wait_until(self, predicate: Callable[["Session"], bool], timeout: float = WAIT_TIMEOUT,
                    what: str = "the condition") -> None:
-        """Wait until ``predicate(session)`` holds: on Ray, as the control plane's rounds go by; in
-        the simulator, once it has settled (its clock does not wait for anyone)."""
-        if self.simulated:
-            self._settle()
-            if not predicate(self):
-                raise SessionError(f"{what} does not hold once the simulator has settled")
-            return
-        end = time.monotonic() + timeout
-        while not predicate(self):
-            if time.monotonic() > end:
-                raise SessionError(f"{what} did not hold within {timeout:g}s")
-            time.sleep(0.25)
+        """Wait until ``predicate(session)`` holds: on the wall clock, as the control plane's rounds go
+        by; on a virtual clock, once the cluster has settled (its clock does not wait for anyone)."""
+        try:
+            self.cluster.wait_until(lambda _: predicate(self), timeout, what)
+        except TimeoutError as e:
+            raise SessionError(str(e)) from None
 
     # -- the commands
     def apply(self, manifest: Iterable[KObject]) -> Text:
@@ -299,10 +265,10 @@ class Session(WorkloadCommands, NodeCommands):
         manifest = list(manifest)
         lines = []
         with self.lock:
-            if self.simulated and not self.cluster.list("Node") and not any(o.kind == "Node" for o in manifest):
-                manifest = [*default_nodes(), *manifest]
-                lines.append("(no nodes yet: the simulator added node-1, node-2 and node-3, "
-                             "4 cpu, 8Gi and 110 pods each)")
+            nodes = self.cluster.default_nodes_for(manifest)
+            if nodes:
+                manifest = [*nodes, *manifest]
+                lines.append(_added_nodes(nodes))
             done = self.cluster.apply(manifest)
         for action, ref in done:
             kind, _, name = ref.partition("/")
@@ -351,19 +317,18 @@ class Session(WorkloadCommands, NodeCommands):
              namespace: str | None = None) -> Text:
         """``kubectl logs``: a pod's container log (a real one: on Ray)."""
         p = self.find("Pod", pod, namespace)
-        if self.simulated:
+        if not self.cluster.has_logs:
             raise SessionError("the simulator runs no processes, so its pods have no logs: "
                                "'connect local' runs the pods for real")
         try:
             return Text(self.cluster.logs(p.name, p.metadata.namespace, container, tail))
-        except RuntimeError as e:
+        except ClusterError as e:
             raise SessionError(str(e)) from None
 
     def delete(self, kind: str, name: str, namespace: str | None = None) -> Text:
         """``kubectl delete``: the object, and (through the garbage collector) what it owns."""
         obj = self.find(kind, name, namespace)
-        with self.lock:
-            self.store.delete(obj.kind, obj.name, obj.metadata.namespace)
+        self.cluster.delete(obj.kind, obj.name, obj.metadata.namespace)
         self._settle()
         return Text(f'{resource_name(obj.kind)} "{obj.name}" deleted')
 
@@ -376,7 +341,7 @@ class Session(WorkloadCommands, NodeCommands):
 
     def _event_table(self, events) -> Table:
         now = self.now()
-        start = now - self.cluster.now if self.simulated else 0.0     # sim events count from its start
+        start = self.cluster.epoch                  # (the simulator's events count from its start)
         rows = []
         for e in events:
             regarding = e[4] or ()
@@ -397,6 +362,17 @@ class _Results(list):
 
 
 # -- helpers
+
+_NO_CLUSTER_LOCK = threading.RLock()
+
+
+def _added_nodes(nodes) -> str:
+    """The line that says which nodes a cluster with none was given ("node-1, node-2 and node-3")."""
+    names = [n.name for n in nodes]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    cap = nodes[0].status.get("capacity") or {}
+    return (f"(no nodes yet: the simulator added {listed}, {cap.get('cpu')} cpu, {cap.get('memory')} and "
+            f"{cap.get('pods')} pods each)")
 
 _HIDDEN = {"Lease", "Endpoints", "ControllerRevision"}
 _INSPECT_ORDER = ["Deployment", "StatefulSet", "DaemonSet", "Job", "Service", "Pod", "Node", "Namespace"]

@@ -26,16 +26,18 @@ from __future__ import annotations
 
 import html
 import threading
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import ipywidgets as w
 
 from reconcile.api.errors import ReconcileError
 from reconcile.api.model import KObject
-from reconcile.frontends.notebook.display import age
 from reconcile.frontends.notebook.commands import SessionError
-from reconcile.frontends.notebook.session import Session
 from reconcile.frontends.notebook.views import node_status, pod_ready, pod_status, rollout_status
+
+if TYPE_CHECKING:          # (the session makes dashboards; a dashboard only calls it)
+    from reconcile.frontends.notebook.session import Session
+
 
 __all__ = ["Dashboard", "pod_state", "node_status", "PENDING", "COLOURS"]
 
@@ -189,13 +191,13 @@ class _Column:
         self.box.add_class("reconcile-node")
         self.box.add_class(f"reconcile-node-{css}")
 
-    def show_node(self, node: KObject, pods: int, simulated: bool, failed: bool) -> str:
+    def show_node(self, node: KObject, pods: int, can_fail: bool, failed: bool) -> str:
         status = node_status(node)
         self.header.value = (f"<b>{html.escape(node.name)}</b><br>{html.escape(status)}"
                              f"{' (failed)' if failed else ''} &middot; {pods} pods")
         cordoned = bool(node.spec.get("unschedulable"))
         self.buttons["cordon"].description = "uncordon" if cordoned else "cordon"
-        self.buttons["fail"].layout.display = "" if simulated and not failed else "none"
+        self.buttons["fail"].layout.display = "" if can_fail and not failed else "none"
         self.buttons["recover"].layout.display = "" if failed else "none"
         _set_classes(self.box, _NODE_CLASSES, {"reconcile-node-ready" if status.startswith("Ready")
                                                else "reconcile-node-notready"}
@@ -304,8 +306,7 @@ class Dashboard(w.VBox):
 
     def _header(self, snap) -> str:
         s = self.session
-        where = (f"the simulator, its clock at {age(s.cluster.now)}" if s.simulated
-                 else f"Ray ({'a local Ray' if s.target == 'local' else s.target})")
+        where = s.cluster.describe(brief=True)
         return (f"<b>cluster</b>: {html.escape(where)} &middot; {snap.count('Node')} nodes &middot; "
                 f"{snap.count('Pod')} pods &middot; revision {snap.revision}")
 
@@ -331,7 +332,7 @@ class Dashboard(w.VBox):
             if n.name not in self._columns:
                 self._columns[n.name] = _Column(self, n.name)
             self._status[n.name] = self._columns[n.name].show_node(
-                n, len(by_column[n.name]), self.session.simulated, self.session.failed(n.name))
+                n, len(by_column[n.name]), self.session.cluster.can_fail_nodes, self.session.failed(n.name))
         self._drop(self._columns, names, lambda column: column.box)
         self._status = {n: s for n, s in self._status.items() if n in names}
         self._pending.header.value = f"<b>pending</b><br>not on a node &middot; {len(by_column[PENDING])} pods"
@@ -385,7 +386,7 @@ class Dashboard(w.VBox):
         """Carry out a control's command; one that waits for the cluster (``scale``, ``rollout``) runs
         in a thread on Ray, so the kernel's widget messages are not held up meanwhile."""
         self._show_error(None)
-        if waits and not self.session.simulated:
+        if waits and not self.session.cluster.virtual_clock:
             threading.Thread(target=self._carry_out, args=(do,), name="reconcile-dashboard", daemon=True).start()
         else:
             self._carry_out(do)

@@ -247,7 +247,7 @@ def test_node_status_reads_like_kubectl(session):
 
 def test_outside_the_simulator_there_is_no_fail_button(dash, session):
     column = dash._columns["node-1"]
-    column.show_node(session.store.get("Node", "node-1", None), 0, simulated=False, failed=False)
+    column.show_node(session.store.get("Node", "node-1", None), 0, can_fail=False, failed=False)
     assert column.buttons["fail"].layout.display == "none"
     assert column.buttons["recover"].layout.display == "none"
 
