@@ -63,9 +63,9 @@ def test_a_bad_import_breaks_a_contract(copy_of_the_tree, module, line, broken):
     finally:
         path.write_text(before)
     if broken is None:
-        assert run.returncode == 0, run.stdout
+        assert run.returncode == 0, run.stdout + run.stderr
         return
-    assert run.returncode != 0, run.stdout
+    assert run.returncode != 0 and "Broken contracts" in run.stdout, run.stdout + run.stderr
     report = run.stdout.split("Broken contracts", 1)[1]
     name = module.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
     assert broken in report and (name in report or "." + name.rsplit(".", 1)[1] + " ->" in report), report

@@ -12,7 +12,7 @@ the wall clock) are each a ``ControlPlane``; the front ends talk to either throu
 (True, True)
 """
 
-from reconcile.controlplane.cluster import Cluster, ClusterError, ClusterEvent
+from reconcile.controlplane.cluster import Cluster, ClusterError, ClusterEvent, Listeners
 from reconcile.controlplane.plane import ControlPlane
 
-__all__ = ["ControlPlane", "Cluster", "ClusterEvent", "ClusterError"]
+__all__ = ["ControlPlane", "Cluster", "ClusterEvent", "ClusterError", "Listeners"]

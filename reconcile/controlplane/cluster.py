@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Protocol, runtime_checkable
 
 from reconcile.api.model import KObject
 
-__all__ = ["Cluster", "ClusterEvent", "ClusterError"]
+__all__ = ["Cluster", "ClusterEvent", "ClusterError", "Listeners"]
 
 
 class ClusterError(RuntimeError):
@@ -44,6 +44,39 @@ class ClusterEvent(tuple):
     reason = property(lambda self: self[2])
     message = property(lambda self: self[3])
     regarding = property(lambda self: self[4])
+
+
+class Listeners:
+    """Functions to call after a change; one that raises is left out of the caller's work.
+
+    >>> heard = []
+    >>> listeners = Listeners()
+    >>> stop = listeners.add(heard.append)
+    >>> listeners.call("first"); stop(); listeners.call("second")
+    >>> heard
+    ['first']
+    """
+
+    def __init__(self):
+        self._fns: list[Callable] = []
+
+    def add(self, fn: Callable) -> Callable[[], None]:
+        """Listen with ``fn``; returns the function that stops it."""
+        self._fns.append(fn)
+        return lambda: self._fns.remove(fn) if fn in self._fns else None
+
+    def call(self, arg) -> None:
+        for fn in list(self._fns):
+            try:
+                fn(arg)
+            except Exception:           # a broken listener must not break the cluster
+                pass
+
+    def __len__(self) -> int:
+        return len(self._fns)
+
+    def __contains__(self, fn) -> bool:
+        return fn in self._fns
 
 
 @runtime_checkable

@@ -27,7 +27,7 @@ from reconcile.api.model import KObject
 from reconcile.controllers import default_rules
 from reconcile.controllers.deployment import restart_template, rollback_template
 from reconcile.controllers.workloads import controller_of
-from reconcile.controlplane.cluster import ClusterError, ClusterEvent
+from reconcile.controlplane.cluster import ClusterError, ClusterEvent, Listeners
 from reconcile.engine import Emit, Engine, Rule
 from reconcile.state.store import Store, apply_object
 
@@ -57,7 +57,7 @@ class ControlPlane:
         self.lock = threading.RLock()
         self.store = Store(clock=clock, backend=backend, uid_seed=uid_seed)
         self._events: list[ClusterEvent] = []
-        self._listeners: list[Callable] = []
+        self._listeners = Listeners()
         self._seen: tuple = ()
         self.engine = Engine(self.store, clock=clock, max_firings=max_firings, on_event=self._record)
         rules = tuple(rules)
@@ -87,8 +87,7 @@ class ControlPlane:
     def on_change(self, fn: Callable[["ControlPlane"], None]) -> Callable[[], None]:
         """Call ``fn(cluster)`` after a change of the cluster (heartbeats alone are not one); returns
         the function that stops it. A listener that raises is left out of the cluster's work."""
-        self._listeners.append(fn)
-        return lambda: self._listeners.remove(fn) if fn in self._listeners else None
+        return self._listeners.add(fn)
 
     def _notify(self) -> None:
         snap = self.store.snapshot()
@@ -97,11 +96,7 @@ class ControlPlane:
         if len(now) == len(last) and all(a[0] == b[0] and a[1] is b[1] for a, b in zip(now, last)):
             return
         self._seen = now
-        for fn in list(self._listeners):
-            try:
-                fn(self)
-            except Exception:           # a broken listener must not break the cluster
-                pass
+        self._listeners.call(self)
 
     def _changed(self) -> None:
         """After a client's write: the engine to its fixpoint (a runtime adds its own work)."""

@@ -39,7 +39,7 @@ from typing import Callable, Iterable
 import dsl
 from dsl import DslError
 from reconcile.controllers.workloads import is_ready
-from reconcile.controlplane import ClusterError
+from reconcile.controlplane import ClusterError, Listeners
 from reconcile.api.errors import ReconcileError
 from reconcile.api.model import KObject, ModelError, kind_class
 from reconcile.frontends.notebook.commands import Command, CommandError, SessionError, parse_command, split_cell
@@ -61,7 +61,7 @@ class Session(WorkloadCommands, NodeCommands):
         self.num_cpus = num_cpus
         self.cluster = None
         self.target = None
-        self._listeners: list[Callable[["Session"], None]] = []
+        self._listeners = Listeners()
         self._unsubscribe: Callable[[], None] = lambda: None
         self.dashboards: list = []          # the dashboards the ``dashboard`` command made, newest last
         self.connect(target)
@@ -104,15 +104,10 @@ class Session(WorkloadCommands, NodeCommands):
     # -- watching
     def on_change(self, fn: Callable[["Session"], None]) -> Callable[[], None]:
         """Call ``fn(session)`` after every change of the cluster; returns the function that stops it."""
-        self._listeners.append(fn)
-        return lambda: self._listeners.remove(fn) if fn in self._listeners else None
+        return self._listeners.add(fn)
 
     def _notify(self) -> None:
-        for fn in list(self._listeners):
-            try:
-                fn(self)
-            except Exception:               # a broken listener must not break the cluster
-                pass
+        self._listeners.call(self)
 
     def _settle(self) -> None:
         """After a change: let the cluster settle where its clock can be run (the simulator's);

@@ -13,7 +13,7 @@ MARK = "reconcile-session-test-3c1d"
 def test_connect_local_runs_real_pods_with_progress_and_logs():
     session = Session("local", num_cpus=2)
     try:
-        assert not session.simulated and session.cluster.list("Node")
+        assert session.cluster.has_logs and not session.cluster.virtual_clock and session.cluster.list("Node")
         session.run("deployment echo {\n  replicas 1\n  labels app=echo\n  termination-grace 1s\n"
                     f"  container main {{ command python -c \"print('hello from', __import__('os').environ['POD_NAME'], "
                     f"flush=True); __import__('time').sleep(600)\" {MARK} }}\n}}")
