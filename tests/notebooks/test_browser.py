@@ -29,7 +29,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
-from tests.reconcile.notebook.kernelspec import installed_kernel
+from tests.reconcile.frontends.notebook.kernelspec import installed_kernel
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.cluster_ray.support import processes_with
-from tests.reconcile.notebook.kernelspec import installed_kernel
+from tests.reconcile.frontends.notebook.kernelspec import installed_kernel
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[2] / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

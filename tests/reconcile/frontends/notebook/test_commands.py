@@ -74,6 +74,6 @@ def test_every_command_is_in_the_notebook_docs():
     import pathlib
 
     from reconcile.frontends.notebook.commands import COMMANDS
-    docs = (pathlib.Path(__file__).resolve().parents[3] / "docs" / "notebook.md").read_text()
+    docs = (pathlib.Path(__file__).resolve().parents[4] / "docs" / "notebook.md").read_text()
     missing = [c for c in COMMANDS if f"`{c}" not in docs]
     assert not missing

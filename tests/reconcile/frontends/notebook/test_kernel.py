@@ -6,7 +6,7 @@ import unittest
 import jupyter_kernel_test
 from jupyter_client.manager import start_new_kernel
 
-from tests.reconcile.notebook.kernelspec import installed_kernel
+from tests.reconcile.frontends.notebook.kernelspec import installed_kernel
 
 WEB = ("deployment web {\n  replicas 2\n  labels app=web\n"
        "  container http { command python -m http.server }\n}")
