@@ -10,11 +10,21 @@ rules are all rules of one engine.
 The engine keeps a work queue of ``(rule, key)`` items, de-duplicated,
 ordered by due time, then rule priority, then arrival. :meth:`Engine.run`
 takes the current snapshot, runs each due item, applies its actions through
-the store in one batch, and repeats until nothing is due: a fixpoint. A
-failed batch (a Conflict, say) changes nothing and the item is retried with
-per-key exponential back-off; ``requeue_after`` schedules timed work. A
-run that fires more than ``max_firings`` times stops with
-:class:`Oscillation`, naming the rules and keys that kept firing.
+the store in one batch, and repeats until nothing is due: a fixpoint.
+``requeue_after`` schedules timed work.
+
+Failures stay with their item. A rule that raises, or whose batch fails (a
+Conflict, say; the batch then changes nothing), fails only its own
+``(rule, key)``: a Warning event names the rule, the object and the error,
+the item is retried with per-item exponential back-off (client-go's default
+rate limiter, 5 ms doubling to 1000 s), and every other item runs as if
+nothing happened. A terminal error (:class:`~reconcile.api.errors.Invalid`,
+:class:`~reconcile.api.errors.Forbidden`: trying again gives the same
+answer) is recorded and not retried until something wakes the item again
+(its object changes). So no exception of a rule leaves :meth:`Engine.run`.
+A run that fires more than ``max_firings`` times stops with
+:class:`Oscillation`, naming the rules and keys that kept firing; the items
+it did not reach stay queued.
 """
 
 from __future__ import annotations
@@ -28,13 +38,16 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
 from reconcile.engine.actions import Emit, Result, apply_action
-from reconcile.api.errors import ReconcileError
+from reconcile.api.errors import Forbidden, Invalid, ReconcileError
 from reconcile.state.store import Event, Store
 
 __all__ = ["Rule", "Engine", "Oscillation", "RuleError", "RunReport", "owner_keys", "quiet_collector"]
 
-BACKOFF_BASE = 0.005     # client-go's default per-item rate limiter: 5 ms doubling...
-BACKOFF_MAX = 1000.0     # ...up to 1000 s
+# client-go's DefaultControllerRateLimiter, its per-item part (util/workqueue/default_rate_limiters.go:
+# NewItemExponentialFailureRateLimiter(5*time.Millisecond, 1000*time.Second)): 5 ms doubling to 1000 s
+BACKOFF_BASE = 0.005
+BACKOFF_MAX = 1000.0
+TERMINAL = (Invalid, Forbidden)     # trying again gives the same answer: not retried until the item is woken
 
 
 class Oscillation(ReconcileError):
@@ -46,7 +59,14 @@ class Oscillation(ReconcileError):
 
 
 class RuleError(ReconcileError):
-    """A rule raised instead of returning a Result (a bug in the rule)."""
+    """One failure of a rule on one key (it raised, or its batch failed), as the engine recorded it:
+    ``rule``, ``key``, ``cause`` (the exception) and ``retry_in`` (seconds; None: not retried until
+    the item is woken again). :attr:`RunReport.errors` lists them; the engine never raises them."""
+
+    def __init__(self, message: str, rule: str = "", key=None, cause: BaseException | None = None,
+                 retry_in: float | None = None):
+        super().__init__(message)
+        self.rule, self.key, self.cause, self.retry_in = rule, key, cause, retry_in
 
 
 @contextlib.contextmanager
@@ -101,8 +121,9 @@ def status_only(event: Event) -> bool:
 class RunReport:
     firings: int = 0            # reconciles that returned actions
     reconciles: int = 0
-    failures: int = 0
+    failures: int = 0           # items that failed (a rule raised or its batch failed)
     by_rule: collections.Counter = field(default_factory=collections.Counter)
+    errors: list = field(default_factory=list)      # a RuleError per failure
 
 
 class Engine:
@@ -214,51 +235,75 @@ class Engine:
                     wave.append((rule_name, key, due))
             if not wave:
                 break
-            for rule_name, key, due in wave:
-                item = (rule_name, key)
-                if due_of.get(item) != due:
-                    continue            # superseded meanwhile
-                del due_of[item]
-                self._run_one(self.rules[rule_name], key, now, report, fired)
-                if report.firings > self.max_firings:
-                    top = fired.most_common(5)
-                    raise Oscillation(
-                        f"no fixpoint after {report.firings} firings; these keep firing: "
-                        + ", ".join(f"{r} on {_show_key(k)} ({n}x)" for (r, k), n in top), top)
+            i = 0
+            try:
+                for i, (rule_name, key, due) in enumerate(wave):
+                    item = (rule_name, key)
+                    if due_of.get(item) != due:
+                        continue            # superseded meanwhile
+                    del due_of[item]
+                    self._run_one(self.rules[rule_name], key, now, report, fired)
+                    if report.firings > self.max_firings:
+                        top = fired.most_common(5)
+                        raise Oscillation(
+                            f"no fixpoint after {report.firings} firings; these keep firing: "
+                            + ", ".join(f"{r} on {_show_key(k)} ({n}x)" for (r, k), n in top), top)
+            except BaseException:           # Oscillation, or Ctrl-C in a rule: nothing is lost
+                rule_name, key, due = wave[i]
+                if (rule_name, key) not in due_of:
+                    self.enqueue(rule_name, key, due)
+                self._restore(wave[i + 1:])     # the rest of the wave stays queued
+                raise
         return report
+
+    def _restore(self, items) -> None:
+        """Put wave items not run yet back in the heap (their ``_due`` entries are still there)."""
+        for rule_name, key, due in items:
+            if self._due.get((rule_name, key)) == due:
+                heapq.heappush(self._heap, (due, self.rules[rule_name].priority, next(self._seq), rule_name, key))
 
     def _run_one(self, rule: Rule, key, now: float, report: RunReport, fired) -> None:
         snapshot = self.store.snapshot()
         report.reconciles += 1
+        item = (rule.name, key)
+        emitted: list = []
         try:
             result = rule.reconcile(snapshot, key, now)
-        except Exception as e:  # a bug in the rule: say which rule and key
-            raise RuleError(f"rule {rule.name} failed on {_show_key(key)}: "
-                            f"{type(e).__name__}: {e}") from e
-        if result is None:
-            result = Result()
-        if result.actions:
-            report.firings += 1
-            report.by_rule[rule.name] += 1
-            fired[(rule.name, key)] += 1
-            emitted: list = []
-            try:
+            if result is None:
+                result = Result()
+            if result.actions:
+                report.firings += 1
+                report.by_rule[rule.name] += 1
+                fired[item] += 1
                 with self.store.batch():
                     for action in result.actions:
                         apply_action(self.store, action, now, lambda t, a: emitted.append(a))
-            except ReconcileError as e:
-                report.failures += 1
-                n = self._failures[(rule.name, key)] = self._failures[(rule.name, key)] + 1
-                delay = min(BACKOFF_BASE * 2 ** (n - 1), BACKOFF_MAX)
-                self._on_event(now, Emit("Warning", "RetryAfterError", f"{rule.name}: {e}; retry in "
-                                         f"{delay:g}s", key if isinstance(key, tuple) else ()))
-                self.enqueue(rule.name, key, now + delay)
-                return
-            for action in emitted:        # events only for what really happened
-                self._on_event(now, action)
-        self._failures.pop((rule.name, key), None)
+        except Exception as e:      # this item failed, and only this item: recorded, retried later
+            self._failed(rule, key, now, e, report)
+            return
+        for action in emitted:        # events only for what really happened
+            self._on_event(now, action)
+        self._failures.pop(item, None)
         if result.requeue_after is not None:
             self.enqueue(rule.name, key, now + max(0.0, result.requeue_after))
+
+    def _failed(self, rule: Rule, key, now: float, error: Exception, report: RunReport) -> None:
+        """A Warning event naming the rule, the object and the error; the item retried after its
+        back-off, or (a terminal error) left until something wakes it again."""
+        item = (rule.name, key)
+        report.failures += 1
+        if isinstance(error, TERMINAL):
+            self._failures.pop(item, None)
+            delay, then = None, "not retried until it changes"
+        else:
+            n = self._failures[item] = self._failures[item] + 1
+            delay = min(BACKOFF_BASE * 2 ** min(n - 1, 64), BACKOFF_MAX)
+            then = f"retry in {delay:g}s"
+            self.enqueue(rule.name, key, now + delay)
+        message = f"rule {rule.name} failed on {_show_key(key)}: {type(error).__name__}: {str(error)[:500]}"
+        report.errors.append(RuleError(message, rule.name, key, error, delay))
+        self._on_event(now, Emit("Warning", "RuleFailed", f"{message}; {then}",
+                                 key if isinstance(key, tuple) else ()))
 
 
 def _show_key(key) -> str:

@@ -12,7 +12,7 @@ it (:mod:`~reconcile.scheduler.rule`); ``schedulerName`` picks another scheduler
 """
 
 from reconcile.scheduler.framework import (
-    Binding, Cursor, Scheduler, Unschedulable, num_feasible_nodes_to_find, pick_scheduler, schedule_many,
+    Binding, Cursor, Failed, Scheduler, Unschedulable, num_feasible_nodes_to_find, pick_scheduler, schedule_many,
 )
 from reconcile.scheduler.nodeinfo import NodeInfo, PodRequests, pod_requests
 from reconcile.scheduler.plugins import (
@@ -22,7 +22,7 @@ from reconcile.scheduler.plugins import (
 from reconcile.scheduler.rule import scheduler_key, scheduling_rule
 
 __all__ = [
-    "Scheduler", "Binding", "Unschedulable", "Cursor", "num_feasible_nodes_to_find", "pick_scheduler",
+    "Scheduler", "Binding", "Unschedulable", "Failed", "Cursor", "num_feasible_nodes_to_find", "pick_scheduler",
     "schedule_many", "NodeInfo", "PodRequests", "pod_requests", "DEFAULT_FILTERS", "DEFAULT_SCORES",
     "MAX_NODE_SCORE", "balanced_allocation", "fit_resources", "least_allocated", "node_selector",
     "node_unschedulable", "taint_toleration", "tolerates_taint", "scheduling_rule", "scheduler_key",

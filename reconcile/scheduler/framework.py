@@ -39,8 +39,8 @@ from reconcile.scheduler.plugins import (
     DEFAULT_FILTERS, DEFAULT_SCORES,
 )
 
-__all__ = ["Binding", "Unschedulable", "Cursor", "Scheduler", "num_feasible_nodes_to_find", "pick_scheduler",
-           "schedule_many"]
+__all__ = ["Binding", "Unschedulable", "Failed", "Cursor", "Scheduler", "num_feasible_nodes_to_find",
+           "pick_scheduler", "schedule_many"]
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -65,6 +65,15 @@ class Unschedulable:
 
     reason: str
     counts: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Scheduling the pod raised (a plugin's bug, a malformed pod): kube-scheduler's ``SchedulerError``.
+    ``reason`` says the error; the other pods are scheduled as if this one were not there."""
+
+    reason: str
+    error: BaseException | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
@@ -235,8 +244,9 @@ def schedule_many(pods: Sequence, node_infos: Sequence[NodeInfo], scheduler: Sch
                   in_order: bool = False) -> tuple[list, list[NodeInfo]]:
     """Schedule pods one after another, each seeing the bindings before it.
 
-    Returns a :class:`Binding` or :class:`Unschedulable` per pod, and the node
-    infos, by name, with the bound pods added. The nodes are searched in name
+    Returns a :class:`Binding`, :class:`Unschedulable` or (the scheduler raised on
+    that pod) :class:`Failed` per pod, and the node infos, by name, with the bound
+    pods added. The nodes are searched in name
     order from ``cursor`` (a fresh one when None), as :meth:`Scheduler.schedule`;
     ``in_order=True`` says they are given sorted by name already.
 
@@ -269,25 +279,29 @@ def schedule_many(pods: Sequence, node_infos: Sequence[NodeInfo], scheduler: Sch
         if n == 0:
             results.append(Unschedulable(NO_NODES_AVAILABLE))
             continue
-        spec = pod.spec
-        if spec is last_spec:                       # a template's pods share their spec
-            requests, shape = last
-        else:
-            requests = pod_requests(pod)
-            shape = scheduler.shape(pod, requests)
-            last_spec, last = spec, (requests, shape)
-        memo = None
-        if shape is not None:
-            memo = memos.pop(shape, None)
-            if memo is None:
-                memo = _Memo(n)
-            memos[shape] = memo
-            if len(memos) > _MEMO_SHAPES + 1:
-                del memos[next(k for k in memos if k is not None)]
-            done = caught_up.get(memo)
-            memo.refresh(scheduler, pod, requests, nodes, None if done is None else bound[done:])
-            caught_up[memo] = len(bound)
-        result, index = scheduler._search(pod, requests, nodes, cursor, memo, fresh=memo is not None)
+        try:
+            spec = pod.spec
+            if spec is last_spec:                       # a template's pods share their spec
+                requests, shape = last
+            else:
+                requests = pod_requests(pod)
+                shape = scheduler.shape(pod, requests)
+                last_spec, last = spec, (requests, shape)
+            memo = None
+            if shape is not None:
+                memo = memos.pop(shape, None)
+                if memo is None:
+                    memo = _Memo(n)
+                memos[shape] = memo
+                if len(memos) > _MEMO_SHAPES + 1:
+                    del memos[next(k for k in memos if k is not None)]
+                done = caught_up.get(memo)
+                memo.refresh(scheduler, pod, requests, nodes, None if done is None else bound[done:])
+                caught_up[memo] = len(bound)
+            result, index = scheduler._search(pod, requests, nodes, cursor, memo, fresh=memo is not None)
+        except Exception as e:      # this pod only (kube-scheduler: the pod to the back-off queue)
+            results.append(Failed(f"{type(e).__name__}: {str(e)[:500]}", e))
+            continue
         if index >= 0:
             nodes[index] = nodes[index].add_pod(pod, requests)
             bound.append(index)

@@ -4,7 +4,8 @@ import pytest
 from pyrsistent import pmap
 
 from reconcile.engine.actions import Create, Result, Update
-from reconcile.engine import Engine, Oscillation, Rule, RuleError
+from reconcile.api.errors import Forbidden, Invalid
+from reconcile.engine import Engine, Oscillation, Rule
 from reconcile.api.model import Namespace, ReplicaSet
 from reconcile.state.store import Store
 
@@ -61,7 +62,8 @@ def test_owned_objects_wake_their_controller():
     store, engine, _ = make(Rule("rs", lambda s, k, n: woken.append(k) or Result(), primary="ReplicaSet",
                                  owns=("Pod",)))
     from reconcile.api.model import pod_from_template
-    rs = store.create(ReplicaSet.new("rs", "default", spec={"template": {"spec": {"containers": []}}}))
+    rs = store.create(ReplicaSet.new("rs", "default", spec={"selector": {"matchLabels": {"a": "b"}}, "template": {
+        "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}}}))
     engine.run()
     woken.clear()
     store.create(pod_from_template(rs.spec["template"], "p", "default", owner=rs))
@@ -118,13 +120,106 @@ def test_rules_that_undo_each_other_are_named():
 
 
 def test_a_rule_that_raises_is_reported_with_its_name_and_key():
-    store, engine, _ = make(Rule("broken", lambda s, k, n: 1 / 0, primary="Namespace"))
+    events = []
+    clock = Clock()
+    store = Store(clock=clock)
+    engine = Engine(store, [Rule("broken", lambda s, k, n: 1 / 0, primary="Namespace")], clock=clock,
+                    on_event=lambda now, emit: events.append(emit))
     store.create(Namespace.new("a"))
-    with pytest.raises(RuleError) as e:
+    report = engine.run()                      # does not raise
+    assert [str(e) for e in report.errors] == ["rule broken failed on Namespace a: ZeroDivisionError: division by zero"]
+    assert report.failures == 1 and isinstance(report.errors[0].cause, ZeroDivisionError)
+    [warning] = events
+    assert (warning.type, warning.reason, warning.regarding) == ("Warning", "RuleFailed", ("Namespace", None, "a"))
+    assert warning.message == ("rule broken failed on Namespace a: ZeroDivisionError: division by zero; "
+                               "retry in 0.005s")
+
+
+def poison(bad: str, calls: list):
+    """A rule that labels namespaces, and raises on the one named ``bad``."""
+    def rule(snapshot, key, now):
+        calls.append(key[2])
+        if key[2] == bad:
+            raise KeyError("spec.missing")
+        return label_rule(snapshot, key, now)
+    return rule
+
+
+def test_a_rule_that_raises_on_one_key_runs_the_rest_of_its_wave_and_the_other_rules():
+    calls, other = [], []
+    store, engine, _ = make(Rule("label", poison("b", calls), primary="Namespace"),
+                            Rule("other", lambda s, k, n: other.append(k[2]) or Result(), primary="Namespace"))
+    with store.batch():
+        for name in "abcd":
+            store.create(Namespace.new(name))
+    report = engine.run()
+    labelled = sorted(n.name for n in store.list("Namespace", None) if n.metadata.labels.get("seen") == "yes")
+    assert labelled == ["a", "c", "d"]                      # the keys after the poison one ran too
+    assert sorted(set(other)) == ["a", "b", "c", "d"]       # and so did the other rule
+    assert report.failures == 1 and report.errors[0].key == ("Namespace", None, "b")
+    store.create(Namespace.new("e"))                        # and later work still runs
+    engine.run()
+    assert store.get("Namespace", "e", None).metadata.labels["seen"] == "yes"
+
+
+def test_a_failing_item_is_retried_with_per_item_exponential_backoff_until_it_succeeds():
+    attempts = []
+
+    def flaky(snapshot, key, now):
+        attempts.append(now)
+        if len(attempts) <= 4:
+            raise ConnectionError("transient")
+        return label_rule(snapshot, key, now)
+
+    store, engine, clock = make(Rule("flaky", flaky, primary="Namespace"))
+    store.create(Namespace.new("a"))
+    engine.run()
+    while engine.next_due() is not None:
+        clock.t = engine.next_due()
         engine.run()
-    assert str(e.value) == "rule broken failed on Namespace a: ZeroDivisionError: division by zero"
+    assert [round(b - a, 3) for a, b in zip(attempts, attempts[1:])] == [0.005, 0.01, 0.02, 0.04, 0.0]
+    assert store.get("Namespace", "a", None).metadata.labels["seen"] == "yes"
+    assert engine._failures == {}                           # success forgets the failures
 
 
+@pytest.mark.parametrize("error", [Invalid("spec.replicas: Invalid value: -1"), Forbidden("denied by policy"),
+                                   "a write the store refuses"])
+def test_a_terminal_error_is_not_retried_until_the_object_changes(error):
+    attempts = []
+
+    def refuse(snapshot, key, now):
+        attempts.append(now)
+        if isinstance(error, str):      # an invalid name: the store's validation says Invalid
+            return Result((Create(Namespace.new("Not_A_DNS_Label")),))
+        raise error
+
+    store, engine, clock = make(Rule("refuse", refuse, primary="Namespace"))
+    ns = store.create(Namespace.new("a"))
+    report = engine.run()
+    assert isinstance(report.errors[0].cause, (Invalid, Forbidden))
+    assert report.errors[0].retry_in is None and engine.next_due() is None     # nothing queued
+    clock.t = 2000.0
+    engine.run()
+    assert len(attempts) == 1
+    store.update(ns.set(metadata=ns.metadata.set(labels=pmap({"fixed": "yes"}))))
+    engine.run()                                            # the object changed: tried again
+    assert len(attempts) == 2
+
+
+def test_an_oscillation_leaves_the_rest_of_its_wave_queued():
+    seen = []
+    store, engine, _ = make(Rule("count", lambda s, k, n: seen.append(k[2]) or Result(), primary="Namespace"),
+                            max_firings=0)
+    engine.add(Rule("fire", lambda s, k, n: Result((Create(Namespace.new("x" + k[2])),)) if k[2] == "a"
+                    else Result(), primary="Namespace", priority=1))
+    with store.batch():
+        for name in "abc":
+            store.create(Namespace.new(name))
+    with pytest.raises(Oscillation):
+        engine.run()
+    engine.max_firings = 1000
+    engine.run()
+    assert sorted(set(seen)) == ["a", "b", "c", "xa"]
 @pytest.mark.parametrize("status_wakes, woken_by_status", [(True, True), (False, False)])
 def test_a_status_only_change_wakes_the_rule_unless_it_says_not(status_wakes, woken_by_status):
     seen = []
