@@ -302,10 +302,10 @@ _SERVICE_TYPES = {"cluster-ip": "ClusterIP", "node-port": "NodePort", "load-bala
 
 
 def build(statements, locator: Locator):
-    """Statements -> (list of (kind, dict) in file order, list of errors)."""
+    """Statements -> (list of (kind, dict, position of its name) in file order, list of errors)."""
     b = _Builder(locator)
     b._service_targets = []
     for st in statements:
         b.statement(st)
     b.check_service_targets()
-    return [(kind, d) for kind, d, _ in b.objects], b.ck.errors
+    return list(b.objects), b.ck.errors

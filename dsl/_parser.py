@@ -18,6 +18,7 @@ from lark import Lark
 from pyrsistent import pmap
 
 from reconcile.api import model as _model
+from reconcile.api import validate_objects as _validate
 
 from dsl._build import build
 from dsl._build_pod import FIELDS, WORKLOAD_KINDS
@@ -213,7 +214,22 @@ def _parse(text: str, path: str | None) -> tuple:
     errors = recovery.errors + errors
     if errors:
         raise (DslErrors(errors) if len(errors) > 1 else errors[0]) from None
-    return tuple(_model_object(kind, data) for kind, data in objects)
+    built = tuple(_model_object(kind, data) for kind, data, _ in objects)
+    invalid = _validated(built, [pos for _, _, pos in objects], locator)
+    if invalid:
+        raise (DslErrors(invalid) if len(invalid) > 1 else invalid[0]) from None
+    return built
+
+
+def _validated(objects: tuple, positions: list, locator: Locator) -> list[DslError]:
+    """The API server's validation of each whole object (what the checks above do not see, such as
+    ``replicas 1000000000``), reported at the object's name."""
+    errors = []
+    for obj, pos in zip(objects, positions):
+        problems = _validate.validate_object(obj)
+        if problems:
+            errors.append(locator.error(str(_validate.InvalidObject(obj, problems)), pos))
+    return errors
 
 
 def _statement_of(starts: list, locator: Locator, error: DslError) -> int:

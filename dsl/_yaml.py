@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import yaml
 
-from reconcile.api import labels as _labels
+from reconcile.api import validate_objects as _validate
 from reconcile.api import model as _model
 
 from dsl._errors import DslErrors, YamlError
@@ -20,7 +20,6 @@ __all__ = ["load_yaml", "to_yaml"]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_LABEL_NAMES = {"Namespace", "Service"}   # DNS-1123 labels; the rest are subdomains
 
 
 def _documents(text: str, path: str | None):
@@ -45,20 +44,10 @@ def _line(text: str, line: int) -> str | None:
 
 
 def _check(obj, errors, where) -> None:
-    meta = obj.metadata
-    if not meta.name:
-        errors.append(where("metadata.name: required"))
-        return
-    if obj.KIND in _LABEL_NAMES:
-        problems = _labels.validate_dns1123_label(meta.name)
-    else:
-        problems = _labels.validate_dns1123_subdomain(meta.name)
+    """The API server's validation of the whole object (:mod:`reconcile.api.validate_objects`), every error."""
+    problems = _validate.validate_object(obj)
     if problems:
-        errors.append(where(f"metadata.name: invalid name {meta.name!r}: {problems[0]}"))
-    for k, v in meta.labels.items():
-        p = _labels.validate_label_key(k) or _labels.validate_label_value(v)
-        if p:
-            errors.append(where(f"metadata.labels: invalid label {k}={v!r}: {p[0]}"))
+        errors.append(where(str(_validate.InvalidObject(obj, problems))))
 
 
 def load_yaml(text: str, path: str | None = None) -> tuple:

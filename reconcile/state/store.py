@@ -160,7 +160,7 @@ class Store:
             _admission.admit(obj, None, self._admission_view(), self._policies)
             revision = self.revision + 1
             meta = obj.metadata.set(
-                uid=obj.metadata.uid or str(uuid.UUID(int=(self._uid_seed << 64) | revision)),
+                uid=str(uuid.UUID(int=(self._uid_seed << 64) | revision)),   # the server's, never the client's
                 resourceVersion=str(revision), generation=1,
                 creationTimestamp=self.clock(), deletionTimestamp=None)
             if obj.kind == "Pod" and not obj.status.get("phase"):   # the API server's PrepareForCreate

@@ -5,6 +5,7 @@ import pytest
 from reconcile.engine.actions import Create, UpdateStatus
 from reconcile.controllers.workloads import is_ready
 from reconcile.controllers.daemonset import DAEMON_TOLERATIONS, HASH_LABEL, reconcile_daemonset, target_node
+from reconcile.api.errors import Invalid
 from reconcile.api.model import DaemonSet, Node, Pod
 
 from tests.reconcile.controllers.helpers import State, apply, settle as _settle, words
@@ -282,7 +283,7 @@ def test_orphans_matching_the_selector_are_adopted():
     s = State()
     nodes(s, "n1")
     daemonset(s)
-    s.add(Pod.new("lost", "default", labels=LABELS, spec={"nodeName": "n1", "containers": []}))
+    s.add(Pod.new("lost", "default", labels=LABELS, spec={"nodeName": "n1", "containers": [{"name": "c"}]}))
     (update,) = run(s).actions
     assert update.object.name == "lost" and update.object.metadata.ownerReferences[0].kind == "DaemonSet"
 
@@ -290,8 +291,10 @@ def test_orphans_matching_the_selector_are_adopted():
 def test_a_selector_that_misses_the_template_does_nothing_but_warn():
     s = State()
     nodes(s, "n1")
-    s.add(DaemonSet.new("agent", "default", spec={"selector": {"matchLabels": {"app": "other"}},
-                                                   "template": template()}))
+    ds = DaemonSet.new("agent", "default", spec={"selector": {"matchLabels": {"app": "other"}}, "template": template()})
+    with pytest.raises(Invalid, match="`selector` does not match template `labels`"):
+        s.add(ds)                                       # refused on every write, as Kubernetes refuses it
+    s.add_unvalidated(ds)                               # but one stored before that is not acted on
     assert summary(run(s)) == ["Event SelectorMismatch"]
 
 

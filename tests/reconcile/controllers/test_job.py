@@ -209,7 +209,7 @@ def test_pods_carry_the_generated_labels_the_finalizer_and_the_template():
 def test_a_manual_selector_is_used_as_given_and_adds_no_labels():
     s = State()
     job(s, manualSelector=True, selector={"matchLabels": {"app": "work"}})
-    s.add(Pod.new("stray", "default", labels={"app": "work"}, spec={"containers": []}))
+    s.add(Pod.new("stray", "default", labels={"app": "work"}, spec={"containers": [{"name": "c"}]}))
     result = run(s)
     (adopted,) = [a.object for a in result.actions if isinstance(a, Update)]
     assert adopted.name == "stray" and list(adopted.metadata.finalizers) == [TRACKING_FINALIZER]
@@ -222,7 +222,7 @@ def test_a_manual_selector_is_used_as_given_and_adds_no_labels():
 def test_a_generated_selector_ignores_pods_with_the_same_app_label():
     s = State()
     job(s)
-    s.add(Pod.new("stray", "default", labels={"app": "work"}, spec={"containers": []}))
+    s.add(Pod.new("stray", "default", labels={"app": "work"}, spec={"containers": [{"name": "c"}]}))
     assert summary(run(s)) == ["Create", "Status"]
 
 

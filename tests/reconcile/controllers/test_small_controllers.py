@@ -69,10 +69,15 @@ def test_dependents_of_a_deleted_owner_are_deleted():
 def test_a_dangling_owner_reference_is_dropped_while_another_owner_lives():
     s = State()
     rs = web_rs(s)
-    other = s.add(ReplicaSet.new("other", "default", spec={"replicas": 0}))
+    other = s.add(ReplicaSet.new("other", "default", spec={
+        "replicas": 0, "selector": {"matchLabels": {"app": "other"}},
+        "template": {"metadata": {"labels": {"app": "other"}}, "spec": {"containers": [{"name": "c"}]}}}))
     p = s.pod(rs, "a")
     from reconcile.controllers.workloads import with_owner
-    p = s.store.update(with_owner(s.store.get("Pod", "a"), other))
+    p = with_owner(s.store.get("Pod", "a"), other)     # a second owner, not the controller (only one may be)
+    refs = p.metadata.ownerReferences
+    refs = refs.set(1, refs[1].set(controller=False, blockOwnerDeletion=False))
+    p = s.store.update(p.set(metadata=p.metadata.set(ownerReferences=refs)))
     s.store.delete("ReplicaSet", "rs")
     (u,) = gc.collect_garbage(s.snapshot, p.key, s.now).actions
     assert isinstance(u, Update) and [o.name for o in u.object.metadata.ownerReferences] == ["other"]
@@ -96,7 +101,7 @@ def test_a_terminating_namespace_is_emptied_then_released():
     ns = s.add(Namespace.new("shop"))
     (u,) = gc.finish_namespace(s.snapshot, ns.key, s.now).actions
     s.store.update(u.object)                                   # the finalizer is added first
-    s.add(Pod.new("p", "shop", spec={"containers": []}))
+    s.add(Pod.new("p", "shop", spec={"containers": [{"name": "c"}]}))
     s.store.delete("Namespace", "shop", None)
     assert [a.name for a in gc.finish_namespace(s.snapshot, ns.key, s.now).actions] == ["p"]
     s.store.delete("Pod", "p", "shop")
@@ -138,7 +143,7 @@ def test_pods_on_an_unreachable_node_are_evicted_after_their_toleration():
                                                     "timeAdded": s.now - 50})]})))
     rs = web_rs(s)
     s.pod(rs, "a", node="n1", phase="Running", ready=True)
-    s.add(Pod.new("b", "default", spec={"nodeName": "n1", "containers": [], "tolerations": [
+    s.add(Pod.new("b", "default", spec={"nodeName": "n1", "containers": [{"name": "c"}], "tolerations": [
         {"key": nodelifecycle.UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 600}]}))
     _, evict = nodelifecycle.rules(eviction=40)
     result = evict.reconcile(s.snapshot, n.key, s.now)
@@ -162,12 +167,12 @@ def test_a_pending_pod_is_bound_to_the_least_allocated_node():
 def test_a_bound_pod_is_left_alone():
     s = State()
     s.add(Node.new("n1", status={"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}))
-    p = s.add(Pod.new("p", "default", spec={"nodeName": "n1", "containers": []}))
+    p = s.add(Pod.new("p", "default", spec={"nodeName": "n1", "containers": [{"name": "c"}]}))
     assert scheduling_rule().reconcile(s.snapshot, scheduler_key(), s.now).actions == ()
 
 
 def test_a_pod_for_another_scheduler_stays_pending():
     s = State()
     s.add(Node.new("n1", status={"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}))
-    p = s.add(Pod.new("p", "default", spec={"schedulerName": "my-scheduler", "containers": []}))
+    p = s.add(Pod.new("p", "default", spec={"schedulerName": "my-scheduler", "containers": [{"name": "c"}]}))
     assert scheduling_rule().reconcile(s.snapshot, scheduler_key(), s.now).actions == ()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from reconcile.api.model import Deployment, Node
+from reconcile.api.model import Deployment, Job, Node
 from reconcile.scheduler import NodeInfo
 from reconcile.sim import SimCluster
 
@@ -23,12 +23,22 @@ def kept(sim) -> list | None:
     return list(cache.infos(snapshot))
 
 
-def deployment(name: str, replicas: int, cpu: str = "500m", restart: str = "Always"):
+def template(name: str, cpu: str, restart: str) -> dict:
+    return {"metadata": {"labels": {"app": name}},
+            "spec": {"restartPolicy": restart, "containers": [
+                {"name": "c", "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}]}}
+
+
+def deployment(name: str, replicas: int, cpu: str = "500m"):
     return Deployment.new(name, "default", spec={
-        "replicas": replicas, "selector": {"matchLabels": {"app": name}},
-        "template": {"metadata": {"labels": {"app": name}},
-                     "spec": {"restartPolicy": restart, "containers": [
-                         {"name": "c", "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}]}}})
+        "replicas": replicas, "selector": {"matchLabels": {"app": name}}, "template": template(name, cpu, "Always")})
+
+
+def job(name: str, parallelism: int, cpu: str):
+    """Pods that do not restart: a crashed one fails and frees its node (a Job replaces it).
+    (A Deployment may not have them: Kubernetes allows it only restartPolicy Always.)"""
+    return Job.new(name, "default", spec={"parallelism": parallelism, "completions": 1000, "backoffLimit": 1000,
+                                          "template": template(name, cpu, "Never")})
 
 
 OPS = st.lists(st.tuples(st.sampled_from(["scale", "fail", "recover", "crash", "delete", "cordon", "node",
@@ -41,7 +51,7 @@ OPS = st.lists(st.tuples(st.sampled_from(["scale", "fail", "recover", "crash", "
 def test_the_kept_node_view_is_the_fresh_one(ops):
     sim = SimCluster(seed=3, node_grace=5, eviction_timeout=5)
     sim.apply([Node.new(f"n{i}", status={"capacity": {"cpu": "2", "memory": "4Gi", "pods": "6"}})
-               for i in range(3)] + [deployment("web", 4), deployment("job", 2, "250m", "Never")])
+               for i in range(3)] + [deployment("web", 4), job("job", 2, "250m")])
     sim.advance(2)
     extra, compared = 3, 0
     for op, k in ops:

@@ -81,7 +81,8 @@ def test_update_with_a_stale_resource_version_is_a_conflict(store):
 
 
 def test_generation_moves_with_the_spec_only(store):
-    rs = store.create(ReplicaSet.new("rs", "default", spec={"replicas": 1, "selector": {"matchLabels": {"a": "b"}}}))
+    rs = store.create(ReplicaSet.new("rs", "default", spec={"replicas": 1, "selector": {"matchLabels": {"a": "b"}}, "template": {
+        "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}}}))
     rs = store.update(rs.set(metadata=rs.metadata.set(labels=pmap({"x": "y"}))))
     assert rs.metadata.generation == 1
     rs = store.update(rs.set(spec=rs.spec.set("replicas", 3)))
@@ -91,7 +92,8 @@ def test_generation_moves_with_the_spec_only(store):
 
 
 def test_status_and_spec_are_written_separately(store):
-    rs = store.create(ReplicaSet.new("rs", "default", spec={"replicas": 1}))
+    rs = store.create(ReplicaSet.new("rs", "default", spec={"replicas": 1, "selector": {"matchLabels": {"a": "b"}}, "template": {
+        "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}}}))
     store.update_status(rs.set(status=pmap({"replicas": 1})))
     # an update of the spec from a copy without status keeps the stored status
     rs2 = store.update(rs.set(spec=rs.spec.set("replicas", 2), metadata=rs.metadata.set(resourceVersion="")))
@@ -128,7 +130,8 @@ def test_delete_with_finalizers_marks_then_removes(store):
 
 
 def test_orphan_deletion_releases_the_dependents(store):
-    rs = store.create(ReplicaSet.new("rs", "default", spec={"replicas": 1}))
+    rs = store.create(ReplicaSet.new("rs", "default", spec={"replicas": 1, "selector": {"matchLabels": {"a": "b"}}, "template": {
+        "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}}}))
     store.create(pod("a", owner=rs))
     assert [o.name for o in store.snapshot().owned_by(rs.metadata.uid)] == ["a"]
     store.delete("ReplicaSet", "rs", propagation="Orphan")
@@ -245,7 +248,8 @@ def test_eight_threads_incrementing_a_counter_with_retries_lose_no_update(store)
 def test_restart_brings_back_every_object_and_the_revision(tmp_path):
     path = str(tmp_path / "state.db")
     s = Store(clock=Clock(), backend=SqliteBackend(path))
-    rs = s.create(ReplicaSet.new("rs", "default", spec={"replicas": 2}))
+    rs = s.create(ReplicaSet.new("rs", "default", spec={"replicas": 2, "selector": {"matchLabels": {"a": "b"}}, "template": {
+        "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}}}))
     s.create(pod("a", {"app": "web"}, node="n1", owner=rs))
     s.update_status(s.get("Pod", "a").set(status=pmap({"phase": "Running"})))
     with s.batch():
