@@ -189,8 +189,13 @@ class Engine:
                 for key in owner_keys(event, snapshot, owner_kind):
                     enqueue(name, key)
             if mapper is not None:
-                for key in mapper(event, snapshot):
-                    enqueue(name, key)
+                try:
+                    for key in mapper(event, snapshot):
+                        enqueue(name, key)
+                except Exception as e:      # this rule's watch only: the other rules still hear the event
+                    self._on_event(self.clock(), Emit(
+                        "Warning", "RuleFailed", f"rule {name}'s watch failed on {_show_key(event.object.key)}: "
+                        f"{type(e).__name__}: {str(e)[:500]}", event.object.key))
 
     def next_due(self) -> float | None:
         """When the earliest queued item is due (the simulator advances its clock to it)."""

@@ -226,9 +226,9 @@ class _PodQueue:
                 return []           # no such scheduler: the pod stays pending
             if old is not None and _pending(old) and not _updated(old, o):
                 # its status only (our own PodScheduled=False, say): where it is, it stays
-                written = self.written[name]
-                if o.key in written and written[o.key] is not None and o.status.get("conditions") == written[o.key]:
-                    del written[o.key]      # the condition the last pass wrote landed
+                conds = self.written[name].get(o.key)
+                if conds is not None and o.status.get("conditions") == conds:
+                    self._confirmed(name, o.key)    # the condition the last pass wrote landed
                 return [] if name in self.fresh else [scheduler_key(name)]
             if old is not None and _scheduler_name(old) != name:
                 self.forget(o.key)
@@ -243,8 +243,13 @@ class _PodQueue:
             self.active[name].pop(key, None)
             self.unschedulable[name].pop(key, None)
             self.backoff[name].pop(key, None)
-            self.written[name].pop(key, None)
+            self._confirmed(name, key)
         self.errors.pop(key, None)
+
+    def _confirmed(self, name: str, key) -> None:
+        written = self.written[name]
+        if written.pop(key, 0) != 0 and not written:
+            self.written[name] = {}     # a new one: a dict emptied by pops keeps its size
 
     def move_all(self) -> list:
         """kube-scheduler's MoveAllToActiveOrBackoffQueue: every unschedulable pod is tried again."""
@@ -264,12 +269,12 @@ class _PodQueue:
         over, and those the last pass decided on whose writes did not land."""
         active = self.active[name]
         written = self.written[name]
-        for key, conds in written.items():      # what the events did not confirm: its batch failed
+        for key, conds in written.items() if written else ():   # not confirmed by the events: its batch failed
             pod = snapshot.get_key(key)
             if pod is not None and _pending(pod) and (conds is None or pod.status.get("conditions") != conds):
                 self.unschedulable[name].pop(key, None)
                 active[key] = None
-        written.clear()
+        self.written[name] = {}
         backoff = self.backoff[name]
         for key in [k for k, until in backoff.items() if until <= now]:
             del backoff[key]

@@ -239,3 +239,20 @@ def test_a_status_only_change_wakes_the_rule_unless_it_says_not(status_wakes, wo
     seen.clear()
     engine.run()
     assert seen == [ns.key]
+
+
+def test_a_watch_that_raises_loses_no_other_rules_wakeup():
+    def broken_watch(event, snapshot):
+        raise AttributeError("'NoneType' object has no attribute 'get'")
+
+    events, woken = [], []
+    clock = Clock()
+    store = Store(clock=clock)
+    engine = Engine(store, [Rule("nosy", lambda s, k, n: Result(), watches={"Namespace": broken_watch}),
+                            Rule("label", lambda s, k, n: woken.append(k) or Result(), primary="Namespace")],
+                    clock=clock, on_event=lambda now, emit: events.append(emit))
+    store.create(Namespace.new("a"))
+    engine.run()
+    assert woken == [("Namespace", None, "a")]
+    assert [(e.reason, e.regarding) for e in events] == [("RuleFailed", ("Namespace", None, "a"))]
+    assert events[0].message.startswith("rule nosy's watch failed on Namespace a: AttributeError")
