@@ -33,7 +33,7 @@ from reconcile.controllers.statefulset import POD_INDEX_LABEL
 from reconcile.api.model import KObject, freeze, thaw
 from reconcile.controllers.workloads import next_backoff
 
-from cluster_ray.containers import PodProcesses
+from cluster_ray.containers import PodProcesses, image_env, pod_paths
 
 __all__ = ["Kubelet", "PodActor", "runtime_env_of", "pod_actor_name", "kubelet_name", "pod_identity",
            "pod_status", "thaw_pod"]
@@ -76,11 +76,14 @@ def pod_identity(pod: Mapping, host_ip: str, node: str) -> dict:
 
 
 class PodActor:
-    """One pod: its containers' processes, started when the actor starts."""
+    """One pod: its containers' processes, started when the actor starts. They get ``env`` (from
+    the kubelet) over what the actor's Ray runtime_env (the pod's image) sets, and nothing else of
+    the environment this worker inherited (:func:`cluster_ray.containers.image_env`)."""
 
-    def __init__(self, pod: dict, workdir: str, env: dict, ports: dict):
+    def __init__(self, pod: dict, workdir: str, env: dict, ports: dict, logdir: str | None = None):
         self.ports_ = ports
-        self.pods = PodProcesses(pod, workdir, env, ports=ports)
+        base = image_env(ray.get_runtime_context().runtime_env, os.environ)
+        self.pods = PodProcesses(pod, workdir, env, ports=ports, base_env=base, logdir=logdir)
         self.pods.start()
 
     def ports(self) -> dict:
@@ -134,6 +137,7 @@ class Kubelet:
 
     def _start(self, pod: dict, env: dict):
         uid = pod["metadata"]["uid"]
+        workdir, logdir = pod_paths(self.root, pod)    # EscapesDirectory (a ValueError): not started
         name = pod_actor_name(uid)
         try:                            # still there from before a control-plane restart: adopted
             actor = ray.get_actor(name, namespace=self.namespace)
@@ -150,13 +154,12 @@ class Kubelet:
             env["PORT"] = str(next(iter(ports.values())))
             for pname, port in ports.items():
                 env["PORT_" + pname.upper().replace("-", "_")] = str(port)
-        workdir = os.path.join(self.root, "pods", uid)
         options = dict(name=name, namespace=self.namespace, lifetime="detached", num_cpus=0, max_restarts=0,
                        scheduling_strategy=NodeAffinitySchedulingStrategy(self.ray_node_id, soft=False))
         runtime_env = runtime_env_of(pod)
         if runtime_env:
             options["runtime_env"] = runtime_env
-        return self.pod_actor.options(**options).remote(pod, workdir, env, ports), ports
+        return self.pod_actor.options(**options).remote(pod, workdir, env, ports, logdir), ports
 
     def sync(self, pods: list[dict], env: dict | None = None) -> dict:
         """Make the node run exactly ``pods``; returns ``{uid: report}`` for each of them.

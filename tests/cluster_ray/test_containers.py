@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from cluster_ray.containers import PodProcesses, argv_of
+from cluster_ray.containers import WATCHDOG, PodProcesses, argv_of
 from tests.cluster_ray.support import Clock, alive, wait_for
 
 
@@ -84,13 +84,22 @@ def test_stop_terminates_the_whole_process_group_gracefully_then_kills(tmp_path)
     pids = p.pids()
     groups = {os.getpgid(pid) for pid in pids}
     members = [int(d) for d in os.listdir("/proc") if d.isdigit() and _pgid(int(d)) in groups]
-    assert len(members) == 3                      # two containers and the stubborn one's child
+    assert len(members) == 5          # two containers, the stubborn one's child, a watchdog each
+    assert sum(WATCHDOG in _cmdline(pid) for pid in members) == 2
     t = time.monotonic()
     p.stop()
     assert time.monotonic() - t < 5
     assert not any(alive(pid) for pid in members)
     codes = {c["name"]: c["state"]["terminated"]["exitCode"] for c in p.status()["containerStatuses"]}
     assert codes == {"graceful": 0, "stubborn": 137}
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _pgid(pid):

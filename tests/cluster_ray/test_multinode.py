@@ -5,6 +5,7 @@ import pytest
 import ray
 
 from reconcile.api.model import Deployment
+from tests.cluster_ray.support import processes_in, wait_for
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -60,6 +61,8 @@ def test_pods_land_on_the_chosen_ray_node_and_come_back_when_it_dies(tmp_path):
         assert ready["Ready"] == "Unknown"
         pods = cluster.list("Pod", "app=free")
         assert len(pods) == 3 and not lost & {p.metadata.uid for p in pods}    # replaced, not duplicated
+        pods_dir = tmp_path / "state" / "pods"                   # and the lost ones' processes went with
+        wait_for(lambda: not any(processes_in(pods_dir / uid) for uid in lost), timeout=30)   # their node
         actors = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
                   if a["namespace"] == cluster.namespace and a["name"].startswith("pod-")]
         assert len(actors) == len(set(actors)) == len(cluster.list("Pod"))

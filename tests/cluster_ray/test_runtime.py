@@ -1,6 +1,7 @@
 """The control plane on a real local Ray: pods are Ray actors running real processes."""
 
 import json
+import os
 import pathlib
 import threading
 import time
@@ -24,10 +25,21 @@ def _ready(pod):
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod.status.get("conditions") or ())
 
 
+SECRET = "RECONCILE_TEST_SECRET"
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     from cluster_ray.runtime import RayCluster
-    c = RayCluster(num_cpus=2, data_dir=str(tmp_path_factory.mktemp("data")), period=0.3)
+    saved = os.environ.get(SECRET)
+    os.environ[SECRET] = "s3cret-of-the-control-plane"      # so the Ray started here, and its workers, have it
+    try:
+        c = RayCluster(num_cpus=2, data_dir=str(tmp_path_factory.mktemp("data")), period=0.3)
+    finally:
+        if saved is None:
+            os.environ.pop(SECRET)
+        else:
+            os.environ[SECRET] = saved
     yield c
     c.down(grace=2)
 
@@ -58,6 +70,35 @@ def test_a_deployment_runs_real_processes_and_scales_down_and_up(cluster):
     cluster.scale("Deployment", "web", 0)
     cluster.wait_until(lambda c: not c.list("Pod", "app=web") and not processes_with(MARK), timeout=30,
                        what="no pod and no process")
+
+
+def test_a_pod_has_its_own_environment_not_the_one_of_the_ray_worker_running_it(cluster):
+    """The Ray workers inherited the control plane's environment; a pod gets its own variables,
+    its image's and a PATH, and `$(VAR)` does not reach the rest."""
+    code = ("import json, os, sys, time; print(json.dumps([dict(os.environ), sys.argv[1:]]), flush=True); "
+            "time.sleep(600)")
+    cluster.apply([Deployment.new("env", "default", spec={
+        "replicas": 1, "selector": {"matchLabels": {"app": "env"}},
+        "template": {"metadata": {"labels": {"app": "env"}}, "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [{"name": "c", "command": ["python", "-c", code], "args": [f"$({SECRET})", f"${SECRET}"],
+                            "image": json.dumps({"env_vars": {"GREETING": "hi"}}),
+                            "env": [{"name": "MINE", "value": f"$(POD_NAME)-$({SECRET})"}]}]}}})])
+    cluster.wait_until(lambda c: [p for p in c.list("Pod", "app=env") if p.status.get("phase") == "Running"],
+                       timeout=90, what="the pod running")
+    cluster.wait_until(lambda c: c.logs(c.list("Pod", "app=env")[0].name), timeout=30, what="its first line")
+    pod = cluster.list("Pod", "app=env")[0]
+    text = cluster.logs(pod.name)
+    assert "s3cret" not in text
+    env, args = json.loads(text)
+    assert args == [f"$({SECRET})", f"${SECRET}"] and env["MINE"] == f"{pod.name}-$({SECRET})"
+    assert env["GREETING"] == "hi" and env["POD_NAME"] == pod.name and env["HOSTNAME"] == pod.name
+    assert not {k for k in env if k.startswith("RAY_")}
+    allowed = {"PATH", "PYTHONPATH", "GREETING", "MINE", "LC_CTYPE", "POD_NAME", "POD_NAMESPACE", "POD_UID",
+               "POD_IP", "NODE_NAME", "HOSTNAME"}
+    assert {k for k in env if k not in allowed and "_SERVICE_" not in k} == set()
+    cluster.delete("Deployment", "env")
+    cluster.wait_until(lambda c: not c.list("Pod", "app=env"), timeout=30, what="the pod gone")
 
 
 APP = str(pathlib.Path(__file__).with_name("podapp.py"))
