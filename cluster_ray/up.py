@@ -19,8 +19,11 @@ import sys
 import threading
 import time
 
+from reconcile.api.errors import StateError, StateInUse
 from reconcile.controllers.workloads import is_ready
 from reconcile.controllers.job import job_finished
+from reconcile.state import datadir
+from reconcile.state.durable import DEFAULT_FILE, SqliteBackend
 
 __all__ = ["up", "down", "logs"]
 
@@ -49,26 +52,63 @@ class _Signals:
 
 
 def _pid(data_dir: str) -> int | None:
+    """The pid of the control plane that runs with ``data_dir``: the one its pid file names, if that
+    process owns the directory now (holds its lock). A pid left by one that died, maybe reused by
+    another process since, is not it."""
     from cluster_ray.local import alive
     try:
         with open(os.path.join(data_dir, PID_FILE)) as f:
             pid = int(f.read().strip())
     except (OSError, ValueError):
         return None
-    return pid if alive(pid) else None
+    return pid if datadir.owner(data_dir) == pid and alive(pid) else None
+
+
+def _in_use(data_dir: str, pid: int | None) -> int:
+    """Say that ``data_dir`` is taken (by a control plane, or by another process that owns it)."""
+    if pid is not None and pid == _pid(data_dir):
+        print(f"reconcile: a control plane (pid {pid}) already runs with {data_dir}; "
+              f"'reconcile down --state {data_dir}' stops it", file=sys.stderr)
+    else:
+        print(f"reconcile: the data directory {data_dir} is in use by "
+              f"{f'pid {pid}' if pid else 'another process'}; stop it, or use another --state directory",
+              file=sys.stderr)
+    return 1
 
 
 def up(manifest, file: str, data_dir: str, address: str | None = None, detach: bool = False,
        num_cpus: int | None = None, period: float = 0.5, out=None, node_grace: float = 10.0,
        eviction_timeout: float = 5.0) -> int:
     out = out or sys.stdout
-    running = _pid(data_dir)
-    if running is not None:
-        print(f"reconcile: a control plane (pid {running}) already runs with {data_dir}; "
-              f"'reconcile down --state {data_dir}' stops it", file=sys.stderr)
-        return 1
     if detach:
+        running = datadir.owner(data_dir)
+        if running is not None:
+            return _in_use(data_dir, running)
         return _detach(file, data_dir, address, num_cpus, node_grace, eviction_timeout)
+    try:                                # the directory's owner from now on, before Ray starts
+        held = datadir.lock(data_dir)
+    except StateInUse as e:
+        return _in_use(data_dir, e.pid)
+    try:
+        fd = datadir.private_file(os.path.join(data_dir, PID_FILE), os.O_WRONLY | os.O_TRUNC)
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        try:
+            SqliteBackend(os.path.join(data_dir, DEFAULT_FILE)).close()     # a bad state file stops us here
+        except StateError as e:
+            print(f"reconcile: {e}", file=sys.stderr)
+            return 1
+        return _up(manifest, file, data_dir, address, num_cpus, period, out, node_grace, eviction_timeout)
+    finally:
+        try:
+            os.unlink(os.path.join(data_dir, PID_FILE))
+        except FileNotFoundError:
+            pass
+        held.release()
+
+
+def _up(manifest, file: str, data_dir: str, address: str | None, num_cpus: int | None, period: float, out,
+        node_grace: float, eviction_timeout: float) -> int:
     from cluster_ray import local
     signals = _Signals()
     signals.install()                   # from the start: a Ctrl-C while Ray starts stops it all too
@@ -80,9 +120,6 @@ def up(manifest, file: str, data_dir: str, address: str | None = None, detach: b
         started_ray = local.running(data_dir) is None
         print("starting a local Ray..." if started_ray else "joining this cluster's local Ray...", file=out, flush=True)
         address = local.start(data_dir, num_cpus=num_cpus)
-    os.makedirs(data_dir, exist_ok=True)
-    with open(os.path.join(data_dir, PID_FILE), "w") as f:
-        f.write(str(os.getpid()))
     cluster = None
     manifest = resolve_paths(manifest, os.path.dirname(os.path.abspath(file)))
     try:
@@ -104,10 +141,6 @@ def up(manifest, file: str, data_dir: str, address: str | None = None, detach: b
                     and local.running(data_dir)["address"] == address:
                 local.stop(data_dir)
         finally:
-            try:
-                os.unlink(os.path.join(data_dir, PID_FILE))
-            except FileNotFoundError:
-                pass
             signals.restore()
     print("stopped: no pod is left running", file=out, flush=True)
     return 0
@@ -158,7 +191,7 @@ def resolve_paths(manifest, base: str) -> list:
 
 def _detach(file: str, data_dir: str, address: str | None, num_cpus: int | None, node_grace: float,
             eviction_timeout: float) -> int:
-    os.makedirs(data_dir, exist_ok=True)
+    datadir.private_dir(data_dir)
     cmd = [sys.executable, "-m", "reconcile.frontends.cli", "up", file, "--state", data_dir]
     if address:
         cmd += ["--address", address]
@@ -166,7 +199,7 @@ def _detach(file: str, data_dir: str, address: str | None, num_cpus: int | None,
         cmd += ["--num-cpus", str(num_cpus)]
     cmd += ["--node-grace", str(node_grace), "--eviction-timeout", str(eviction_timeout)]
     log_path = os.path.join(data_dir, "reconcile.log")
-    with open(log_path, "ab") as log:
+    with os.fdopen(datadir.private_file(log_path, os.O_WRONLY | os.O_APPEND), "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     print(f"running in the background (pid {proc.pid}); log: {log_path}; "
@@ -202,13 +235,12 @@ def logs(data_dir: str, pod: str, namespace: str = "default", container: str | N
          tail: int | None = None, follow: bool = False, address: str | None = None, out=None) -> int:
     """``reconcile logs POD``: a pod's container log, read from its actor (``-f`` follows it)."""
     from cluster_ray import local
-    from reconcile.state.durable import SqliteBackend
     out = out or sys.stdout
-    db = os.path.join(data_dir, "state.db")
+    db = os.path.join(data_dir, DEFAULT_FILE)
     if not os.path.exists(db):
         print(f"reconcile: no cluster in {data_dir} (no state.db)", file=sys.stderr)
         return 1
-    backend = SqliteBackend(db)
+    backend = SqliteBackend(db, readonly=True)          # the cluster's control plane owns it: only read
     try:
         found = [o for o in backend.load()[1] if o.kind == "Pod" and o.name == pod and o.metadata.namespace == namespace]
     finally:

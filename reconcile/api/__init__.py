@@ -16,7 +16,8 @@ True
 """
 
 from reconcile.api.conditions import condition, get_condition, set_condition
-from reconcile.api.errors import AlreadyExists, Conflict, Forbidden, Gone, Invalid, NotFound, ReconcileError
+from reconcile.api.errors import (AlreadyExists, Conflict, Forbidden, Gone, Invalid, NotFound, ReconcileError,
+                                  StateError, StateInUse)
 from reconcile.api.labels import EVERYTHING, NOTHING, Requirement, Selector, SelectorSyntaxError, parse
 from reconcile.api.memo import IdentityMemo
 from reconcile.api.model import (
@@ -34,6 +35,6 @@ __all__ = [
     "Selector", "Requirement", "SelectorSyntaxError", "EVERYTHING", "NOTHING", "parse",
     "Quantity", "QuantityError", "parse_quantity", "DurationError", "parse_duration",
     "condition", "get_condition", "set_condition",
-    "ReconcileError", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid", "Forbidden",
+    "ReconcileError", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid", "Forbidden", "StateError", "StateInUse",
     "IdentityMemo",
 ]

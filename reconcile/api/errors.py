@@ -1,12 +1,13 @@
 """The core's errors: one root, named by what the caller does next.
 
->>> issubclass(Conflict, ReconcileError), issubclass(NotFound, KeyError)
-(True, True)
+>>> issubclass(Conflict, ReconcileError), issubclass(NotFound, KeyError), issubclass(StateInUse, OSError)
+(True, True, True)
 """
 
 from __future__ import annotations
 
-__all__ = ["ReconcileError", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid", "Forbidden"]
+__all__ = ["ReconcileError", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid", "Forbidden",
+           "StateError", "StateInUse"]
 
 
 class ReconcileError(Exception):
@@ -46,3 +47,17 @@ class Invalid(ReconcileError, ValueError):
 
 class Forbidden(ReconcileError):
     """An admission policy denied the write: change the object or the policy."""
+
+
+class StateError(ReconcileError, OSError):
+    """The data directory or its state file cannot be used as it is (damaged, not a state file, written
+    by a newer version, a write the disk refused): the message names the path, the cause and what to do.
+    An ``OSError`` too, as the files it is about are the environment's."""
+
+
+class StateInUse(StateError):
+    """Another process owns the data directory (``pid``): stop it, or use another directory."""
+
+    def __init__(self, message: str, pid: int | None = None):
+        super().__init__(message)
+        self.pid = pid

@@ -133,7 +133,7 @@ def _cmd_plan(args) -> int:
     if os.path.exists(db):
         from reconcile.state.durable import SqliteBackend
         from reconcile.state.store import Store
-        store = Store(clock=lambda: 0.0, backend=SqliteBackend(db))
+        store = Store(clock=lambda: 0.0, backend=SqliteBackend(db, readonly=True))   # a running cluster owns it
         snapshot = store.snapshot()
         store.close()
     for line in format_plan(plan(manifest, snapshot, prune=args.prune)):

@@ -3,7 +3,8 @@
 :class:`~reconcile.state.store.Store` is the only way to change state (create, update, update
 status, bind, delete, watch), with optimistic concurrency on ``resourceVersion``; a
 :class:`~reconcile.state.snapshot.Snapshot` is an O(1) immutable view with persistent indexes
-(by label, owner, node); :mod:`~reconcile.state.durable` keeps the store in SQLite;
+(by label, owner, node); :mod:`~reconcile.state.durable` keeps the store in SQLite, in a data
+directory that one process owns (:mod:`~reconcile.state.datadir`: a lock, private modes);
 :mod:`~reconcile.state.admission` defaults, validates and applies policies before a write.
 
 >>> from reconcile.api import Namespace

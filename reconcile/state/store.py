@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import threading
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Callable, Iterator, Mapping
 from pyrsistent import pvector
 
 from reconcile.state import admission as _admission
+from reconcile.api.immutable import frozen
 from reconcile.api.errors import AlreadyExists, Conflict, Gone, NotFound
 from reconcile.api.model import KINDS, KObject, freeze, thaw
 from reconcile.state.snapshot import EMPTY, Snapshot
@@ -36,6 +38,7 @@ from reconcile.state.snapshot import EMPTY, Snapshot
 __all__ = ["Store", "Event", "ADDED", "MODIFIED", "DELETED", "apply_object"]
 
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +76,15 @@ class Store:
         self._batch_depth = 0
         self._pending: list[Event] = []
         self._listeners: list[Callable[[Event], None]] = []
+        self.listener_errors: collections.deque = collections.deque(maxlen=100)   # (event, listener, error)
         self._uid_seed = uid_seed
         self._policies = policies
         if backend is not None:
-            revision, objects = backend.load()
+            try:
+                revision, objects = backend.load()
+            except BaseException:
+                backend.close()         # a state file that cannot be read leaves its directory free
+                raise
             ev = EMPTY.evolver()
             for obj in objects:
                 ev.put(obj, None)
@@ -123,7 +131,8 @@ class Store:
             return [e for e in self._history if e.revision > since]
 
     def add_listener(self, fn: Callable[[Event], None]) -> None:
-        """Call ``fn(event)`` for every committed event (the engine wakes controllers this way)."""
+        """Call ``fn(event)`` for every committed event (the engine wakes controllers this way),
+        after the commit; an error it raises is logged and kept in :attr:`listener_errors`."""
         self._listeners.append(fn)
 
     # -- writing
@@ -143,16 +152,18 @@ class Store:
             self._batch_depth -= 1
             if self._batch_depth == 0:
                 try:
-                    self._commit()
+                    committed = self._commit()
                 except BaseException:
                     self._rollback(before[0])
                     raise
+                self._notify(committed)
 
     def _rollback(self, snapshot: Snapshot) -> None:
         self._snapshot, self._ev, self._rev = snapshot, None, snapshot.revision
 
     def create(self, obj: KObject) -> KObject:
         with self._lock:
+            obj = frozen(obj)           # what the caller still holds cannot change the stored object
             ns = obj.metadata.namespace
             old = self._current(obj.kind, ns, obj.metadata.name)
             if old is not None:
@@ -189,6 +200,7 @@ class Store:
                 raise Conflict(f"{obj.kind} {_show(ns, obj.metadata.name)}: the object has been modified "
                                f"(resourceVersion {rv}, now {old.metadata.resourceVersion}); "
                                "read it again and retry")
+            obj = frozen(obj, old, spec=not status, status=status)
             if status:
                 if obj.status == old.status:
                     return old
@@ -317,24 +329,38 @@ class Store:
         if self._batch_depth == 0:
             previous = self._snapshot
             try:
-                self._commit()
+                committed = self._commit()
             except BaseException:
                 self._rollback(previous)    # not durable, so not done
                 raise
+            self._notify(committed)
 
-    def _commit(self) -> None:
+    def _commit(self) -> list[Event]:
+        """Make the pending writes durable and watchable; the events committed."""
         self.snapshot()
         pending, self._pending = self._pending, []
         if not pending:
-            return
+            return pending
         if self.backend is not None:
             self.backend.commit(self.revision, pending)
         history = self._history
         for e in pending:       # a watch gets the object after each change, as in Kubernetes; not the one before
             history.append(Event(e.revision, e.type, e.object) if e.old is not None else e)
-        for event in pending:
+        return pending
+
+    def _notify(self, committed: list[Event]) -> None:
+        """Tell the listeners of committed events. The write is done (in memory and on disk, which
+        agree): a listener that raises is logged and kept in :attr:`listener_errors`, and the other
+        listeners still hear the event; the writer does not see the error."""
+        for event in committed:
             for fn in self._listeners:
-                fn(event)
+                try:
+                    fn(event)
+                except Exception as e:
+                    self.listener_errors.append((event, fn, e))
+                    _LOG.error("a store listener (%s) failed on %s %s at revision %d; the write stands",
+                               getattr(fn, "__qualname__", fn), event.type, _show_key(event.key), event.revision,
+                               exc_info=True)
 
     def close(self) -> None:
         if self.backend is not None:
@@ -375,6 +401,11 @@ def _ns(kind: str, namespace: str | None) -> str | None:
 
 def _show(ns: str | None, name: str) -> str:
     return f"{ns}/{name}" if ns else name
+
+
+def _show_key(key: tuple) -> str:
+    kind, ns, name = key
+    return f"{kind} {_show(ns, name)}"
 
 
 def apply_object(store: Store, obj: KObject) -> str:

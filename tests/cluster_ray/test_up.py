@@ -65,7 +65,7 @@ class Up:
 def _check_logs(up, port):
     """``reconcile logs POD`` prints a pod's log; ``-f`` goes on printing what it writes next."""
     from reconcile.state.durable import SqliteBackend
-    backend = SqliteBackend(str(up.state / "state.db"))
+    backend = SqliteBackend(str(up.state / "state.db"), readonly=True)     # the running cluster owns it
     pods = [o.name for o in backend.load()[1] if o.kind == "Pod"]
     backend.close()
     cli = [sys.executable, "-m", "reconcile.frontends.cli", "logs", "--state", str(up.state)]
@@ -89,7 +89,7 @@ def _check_logs(up, port):
 
 def _uids(state):
     from reconcile.state.durable import SqliteBackend
-    backend = SqliteBackend(str(state / "state.db"))
+    backend = SqliteBackend(str(state / "state.db"), readonly=True)
     try:
         return sorted(o.metadata.uid for o in backend.load()[1] if o.kind == "Pod")
     finally:
