@@ -51,6 +51,46 @@ class _Signals:
             signal.signal(sig, old)
 
 
+class _Output:
+    """The live view's output, which a reader that goes away does not break: after a broken pipe
+    (``reconcile up ... | tee log`` and Ctrl-C, which ends tee too; ``| head``) the rest is dropped
+    and ``stop`` is set, so that the cluster is stopped as after Ctrl-C, not left running."""
+
+    def __init__(self, out, stop: threading.Event):
+        self.out, self.stop, self.broken = out, stop, False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self.out.write(text)
+            except (OSError, ValueError):       # BrokenPipeError, or a closed file
+                self._broke()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.out.flush()
+            except (OSError, ValueError):
+                self._broke()
+
+    def isatty(self) -> bool:
+        try:
+            return self.out.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def _broke(self) -> None:
+        self.broken = True
+        self.stop.set()
+        try:                                    # and Python's own flush at exit finds somewhere to write
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.out.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
 def _pid(data_dir: str) -> int | None:
     """The pid of the control plane that runs with ``data_dir``: the one its pid file names, if that
     process owns the directory now (holds its lock). A pid left by one that died, maybe reused by
@@ -112,8 +152,10 @@ def _up(manifest, file: str, data_dir: str, address: str | None, num_cpus: int |
     from cluster_ray import local
     signals = _Signals()
     signals.install()                   # from the start: a Ctrl-C while Ray starts stops it all too
+    out = _Output(out, signals.stop)    # a reader that goes away (`| tee` and Ctrl-C) stops the cluster too
     if address is None and not os.environ.get("RAY_ADDRESS"):
-        local.use_token_auth()          # before ray is imported: it reads this once
+        local.use_token_auth()          # before ray is imported: it reads these once
+        local.loopback_only()           # the Ray started here is this machine's only
     from cluster_ray.runtime import RayCluster
     started_ray = False
     if address is None and not os.environ.get("RAY_ADDRESS"):
@@ -222,6 +264,7 @@ def down(data_dir: str, timeout: float = 120.0) -> int:
     info = local.running(data_dir)
     if info is not None:            # its control plane died (or never stopped them): pods and Ray still run
         local.use_token_auth()
+        local.loopback_only()
         _stop_orphans(info["address"], data_dir)
         local.stop(data_dir)
     if pid is None and info is None:
@@ -254,6 +297,7 @@ def logs(data_dir: str, pod: str, namespace: str = "default", container: str | N
         return 1
     if info is not None:
         local.use_token_auth()
+        local.loopback_only()
     import ray
 
     from cluster_ray.kubelet import pod_actor_name

@@ -87,6 +87,24 @@ def _check_logs(up, port):
         follow.wait(timeout=30)
 
 
+def _check_ray_is_this_machines_only(state):
+    """The Ray that `up` started answers on 127.0.0.1, not on the machine's own address, and its
+    temp directory is a fresh private one."""
+    import json
+    import socket
+    info = json.loads((state / "ray.json").read_text())
+    host, port = info["address"].rsplit(":", 1)
+    assert host == "127.0.0.1"
+    private = os.path.dirname(info["temp_dir"])          # (Ray makes its own temp dir 0777: this holds it)
+    assert os.stat(private).st_mode & 0o077 == 0 and os.path.basename(private).startswith("reconcile-ray-")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))                 # (no packet is sent: this only picks the route's address)
+        mine = s.getsockname()[0]
+    if not mine.startswith("127."):
+        with pytest.raises(OSError):
+            socket.create_connection((mine, int(port)), timeout=2).close()
+
+
 def _uids(state):
     from reconcile.state.durable import SqliteBackend
     backend = SqliteBackend(str(state / "state.db"), readonly=True)
@@ -104,6 +122,7 @@ def test_up_serves_the_file_and_ctrl_c_stops_everything(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as r:
             assert r.read().decode() == "hello from a pod\n"
         assert len(processes_with(str(up.www))) == 2
+        _check_ray_is_this_machines_only(up.state)
         _check_logs(up, port)
         up.proc.send_signal(signal.SIGINT)
         assert up.proc.wait(timeout=90) == 0
