@@ -18,8 +18,89 @@ from dsl._errors import DslErrors, YamlError
 
 __all__ = ["load_yaml", "to_yaml"]
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """YAML as Kubernetes reads it: the data of JSON. A timestamp stays the string it was written as,
+    ``!!binary`` the base64 text (what JSON holds for bytes), a ``!!set`` a mapping to nulls."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
+_Loader.add_constructor("tag:yaml.org,2002:binary",
+                        lambda loader, node: "".join(loader.construct_scalar(node).split()))
+_Loader.add_constructor("tag:yaml.org,2002:set",
+                        lambda loader, node: dict.fromkeys(loader.construct_mapping(node)))
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+MAX_DEPTH = 100                  # nesting of mappings and lists in one document
+_ALIAS_RATIO_LOW, _ALIAS_RATIO_HIGH = 400_000, 4_000_000
+
+
+def allowed_alias_ratio(decoded: int) -> float:
+    """The share of a document's decoded nodes that may come from aliases: gopkg.in/yaml.v2's
+    ``allowedAliasRatio`` (decode.go), which Kubernetes' YAML decoder (sigs.k8s.io/yaml) runs:
+    99% up to 400,000 nodes, 10% from 4,000,000, linear in between."""
+    if decoded <= _ALIAS_RATIO_LOW:
+        return 0.99
+    if decoded >= _ALIAS_RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * (decoded - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW)
+
+
+def _inspect(root) -> None:
+    """Refuse, before anything is built from it, a document that aliases would blow up (a "billion
+    laughs"), that refers to itself, that nests deeper than :data:`MAX_DEPTH`, or whose mapping sets
+    a key twice. Counts without expanding: each node's expanded size is computed once."""
+    size: dict = {}                  # id(node) -> nodes it decodes to, aliases expanded
+    written = 0                      # nodes as written (an alias's target counted once)
+    stack = [(root, 0, False)]
+    active: set = set()
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            children = _children(node)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            continue
+        if key in size:
+            continue
+        if key in active:
+            raise yaml.MarkedYAMLError(problem="an alias refers to the node that contains it",
+                                       problem_mark=node.start_mark)
+        if depth > MAX_DEPTH:
+            raise yaml.MarkedYAMLError(problem=f"nested deeper than {MAX_DEPTH} levels",
+                                       problem_mark=node.start_mark)
+        written += 1
+        if isinstance(node, yaml.MappingNode):
+            _no_duplicate_keys(node)
+        active.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in _children(node) if id(c) not in size)
+    decoded = size[id(root)]
+    aliased = decoded - written
+    if aliased > 100 and decoded > 1000 and aliased / decoded > allowed_alias_ratio(decoded):
+        raise yaml.MarkedYAMLError(problem=f"document contains excessive aliasing (its aliases expand "
+                                           f"{written:,} distinct nodes into {decoded:,})",
+                                   problem_mark=root.start_mark)
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    return []
+
+
+def _no_duplicate_keys(node) -> None:
+    """Kubernetes decodes YAML strictly: a key set twice in one mapping is an error, not last-wins."""
+    seen: dict = {}
+    for k, _ in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+            first = seen.setdefault((k.tag, k.value), k)
+            if first is not k:
+                raise yaml.MarkedYAMLError(problem=f'key "{k.value}" already set in this mapping '
+                                                   f"(first on line {first.start_mark.line + 1})",
+                                           problem_mark=k.start_mark)
 
 
 def _documents(text: str, path: str | None):
@@ -27,6 +108,7 @@ def _documents(text: str, path: str | None):
     try:
         while loader.check_node():
             node = loader.get_node()
+            _inspect(node)
             yield loader.construct_document(node), node.start_mark.line + 1
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
@@ -65,6 +147,10 @@ def load_yaml(text: str, path: str | None = None) -> tuple:
         if data is None:
             continue
         items = data.get("items") if isinstance(data, dict) and data.get("kind") == "List" else [data]
+        if items is not None and not isinstance(items, list):
+            errors.append(YamlError(f"items: a List's items must be a list of objects, got {type(items).__name__}",
+                                    line, 1, path, _line(text, line)))
+            continue
         for item in items or ():
             def where(message, line=line):
                 return YamlError(message, line, 1, path, _line(text, line))

@@ -223,6 +223,12 @@ class ObjectMeta(_Record):
             raise ModelError(f"metadata: unknown field {unknown[0]!r}")
         for part in ("labels", "annotations"):
             _check_str_map(d.get(part), f"metadata.{part}")
+        for part, kinds in _META_TYPES.items():
+            _check_type(d.get(part), kinds, f"metadata.{part}")
+        for i, ref in enumerate(d.get("ownerReferences") or ()):
+            _check_type(ref, Mapping, f"metadata.ownerReferences[{i}]")
+        for i, f in enumerate(d.get("finalizers") or ()):
+            _check_type(f, str, f"metadata.finalizers[{i}]")
         return cls._from_checked(d, namespace)
 
     @classmethod
@@ -244,6 +250,17 @@ class ObjectMeta(_Record):
             deletionGracePeriodSeconds=d.get("deletionGracePeriodSeconds"),
             finalizers=pvector(d.get("finalizers") or ()),
         )
+
+
+_META_TYPES = {"name": str, "generateName": str, "namespace": str, "uid": str, "resourceVersion": str,
+               "generation": int, "deletionGracePeriodSeconds": int, "ownerReferences": list, "finalizers": list}
+_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", Mapping: "a mapping"}
+
+
+def _check_type(value: Any, kind: type, where: str) -> None:
+    """Kubernetes decodes JSON into typed fields: a value of another type is an error (a bool is no integer)."""
+    if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        raise ModelError(f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r:.40}")
 
 
 def _check_str_map(value: Any, where: str) -> None:
@@ -484,6 +501,7 @@ def from_dict(d: Mapping) -> KObject:
     kind = d.get("kind")
     if not kind:
         raise ModelError("kind: required (every object names its kind, like 'kind: Deployment')")
+    _check_type(kind, str, "kind")
     cls = KINDS.get(kind)
     if cls is None:
         raise ModelError(f"kind: unknown kind {kind!r} (known kinds: {', '.join(sorted(KINDS))})")

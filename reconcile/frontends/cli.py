@@ -22,23 +22,35 @@ import sys
 __all__ = ["main"]
 
 def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+    import dsl
+    return dsl.read_file(path)
 
 
 def _load(path: str):
     import dsl
-    return dsl.load(_read(path), "<stdin>" if path == "-" else path)
+    return dsl.load_file(path)
+
+
+def _report(path: str, e: BaseException) -> None:
+    """One error as the user sees it: the language's and the file's errors render themselves
+    (``file:line:column: message``); anything else is a bug, said in one line that names the file."""
+    import dsl
+    if isinstance(e, dsl.DslError):
+        print(e.render(), file=sys.stderr)
+    elif isinstance(e, OSError):
+        print(f"{path}: {e.strerror or e}", file=sys.stderr)
+    elif isinstance(e, ValueError):
+        print(f"{path}: {e}", file=sys.stderr)
+    else:   # a bug of ours: say so in one line, not a traceback
+        print(f"{path}: internal error ({type(e).__name__}: {e}); please report it", file=sys.stderr)
 
 
 def _load_or_report(path: str):
     """The file's objects, or None after printing its errors."""
     try:
         return _load(path)
-    except _errors() as e:
-        print(e.render() if hasattr(e, "render") else f"reconcile: {e}", file=sys.stderr)
+    except Exception as e:
+        _report(path, e)
         return None
 
 
@@ -47,8 +59,8 @@ def _cmd_check(args) -> int:
     for path in args.files:
         try:
             manifest = _load(path)
-        except _errors() as e:
-            print(e.render(), file=sys.stderr)
+        except Exception as e:
+            _report(path, e)
             status = 1
             continue
         if not args.quiet:
@@ -66,9 +78,9 @@ def _cmd_fmt(args) -> int:
     for path in args.files:
         try:
             text = _read(path)
-            formatted = _header(text) + dsl.format(dsl.parse(text, path))
-        except _errors() as e:
-            print(e.render(), file=sys.stderr)
+            formatted = _header(text) + dsl.format(dsl.parse(text, "<stdin>" if path == "-" else path))
+        except Exception as e:
+            _report(path, e)
             status = 1
             continue
         if path == "-":
@@ -77,10 +89,14 @@ def _cmd_fmt(args) -> int:
             if args.check:
                 print(f"would reformat {path}")
                 status = 1
-            else:
-                with open(path, "w", encoding="utf-8") as f:
-                    f.write(formatted)
-                print(f"reformatted {path}")
+                continue
+            try:
+                dsl.write_file(path, formatted)      # atomically: a full disk leaves the file as it was
+            except OSError as e:
+                _report(path, e)
+                status = 1
+                continue
+            print(f"reformatted {path}")
     return status
 
 
@@ -110,12 +126,15 @@ def _cmd_convert(args) -> int:
             out = dsl.format(manifest)
             for problem in dsl.lossy_fields(manifest):
                 print(f"warning: the language cannot express {problem}", file=sys.stderr)
-    except _errors() as e:
-        print(e.render() if hasattr(e, "render") else f"reconcile: {e}", file=sys.stderr)
+    except Exception as e:
+        _report(args.file, e)
         return 1
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(out)
+        try:
+            dsl.write_file(args.output, out)      # atomically: a failed write leaves OUT as it was
+        except OSError as e:
+            _report(args.output, e)
+            return 1
     else:
         sys.stdout.write(out)
     return 0
@@ -193,11 +212,6 @@ def _cmd_kernel(args) -> int:
     where = install(user=args.user, prefix=args.prefix, sys_prefix=args.sys_prefix)
     print(f"Installed the reconcile kernel in {where}")
     return 0
-
-
-def _errors():
-    import dsl
-    return (dsl.DslError, ValueError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -309,15 +323,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader went away (| head): not an error worth a traceback
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:
         print(f"reconcile: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # the reader went away (| head): not an error worth a traceback
-        import os
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":

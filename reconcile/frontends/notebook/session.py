@@ -374,9 +374,5 @@ _INSPECT_ORDER = ["Deployment", "StatefulSet", "DaemonSet", "Job", "Service", "P
 
 
 def _load(path: str):
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise SessionError(f"cannot read {path}: {e.strerror}") from None
-    return dsl.load(text, path)
+    """The file's objects (``dsl.load_file``: the errors the command line prints, naming the file)."""
+    return dsl.load_file(path)
